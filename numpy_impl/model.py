@@ -1,0 +1,184 @@
+"""The reference MLP on NumPy: hand-written forward and backward (MATH.md §1–§5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from numpy_impl import functional as F
+from numpy_impl import optim
+from shared.cache import ForwardCache
+from shared.config import ModelConfig, TrainConfig
+from shared.init import init_params, param_names
+from shared.trainer import History, train
+from shared.validation import check_features, check_float_dtype, check_state, check_targets
+
+Array = np.ndarray
+
+
+class MLP:
+    """A multilayer perceptron with softmax output, in NumPy.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[d_0, d_1, …, d_L]``: inputs, hidden widths, classes.
+    activation : {"leaky_relu", "relu", "tanh", "sigmoid"}
+        Hidden activation φ (MATH.md §4).
+    alpha : float
+        Negative slope of ``leaky_relu``.
+    init : {"he_normal", "glorot_uniform"}
+        Weight initialisation (MATH.md §8).
+    seed : int
+        Seeds the initial parameters and, by default, the batch order.
+    dtype : {"float32", "float64"}
+        Dtype of parameters and computation.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W1`` (d_0, d_1), ``b1`` (d_1,), …, ``WL``, ``bL``.
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "leaky_relu",
+                 alpha: float = 0.01, init: str = "he_normal", seed: int = 0,
+                 dtype: str = "float32") -> None:
+        self.config = ModelConfig(tuple(layer_sizes), activation, alpha, init, dtype, seed)
+        self.dtype = np.dtype(dtype)
+        self.params: dict[str, Array] = {
+            name: value.astype(self.dtype) for name, value in init_params(self.config).items()
+        }
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers ``L``."""
+        return len(self.config.layer_sizes) - 1
+
+    def forward(self, X: Any) -> tuple[Array, ForwardCache]:
+        """Class probabilities ``P`` (n, k) and the cache for :meth:`backward` (MATH.md §1)."""
+        cache = self._forward(self._as_input(X))
+        return cache.probs, cache
+
+    def backward(self, cache: ForwardCache, y: Any) -> dict[str, Array]:
+        """Gradients of the mean cross-entropy, keyed like :attr:`params` (MATH.md §5).
+
+        ``y`` holds integer labels (n,) or one-hot rows (n, k).
+        """
+        return self._backward(cache, self._as_targets(y, cache.probs.shape[0]))
+
+    def loss_and_grads(self, X: Any, y: Any) -> tuple[Array, dict[str, Array]]:
+        """Mean cross-entropy (MATH.md §3, no L2 term) and its gradients."""
+        cache = self._forward(self._as_input(X))
+        targets = self._as_targets(y, cache.probs.shape[0])
+        return F.cross_entropy(cache.logits, targets), self._backward(cache, targets)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities (n, k)."""
+        return self._forward(self._as_input(X)).probs
+
+    def predict(self, X: Any) -> Array:
+        """Most probable class of each row (n,)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters as NumPy arrays (loadable by either backend)."""
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy parameters from ``state`` (from either backend), cast to this model's dtype."""
+        for name, value in check_state(state, self._shapes()).items():
+            self.params[name][...] = value
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
+            batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
+            patience: int | None = None, verbose: bool = True, **options: Any) -> History:
+        """Train in place with the shared loop (``shared.trainer.train``) and return the
+        history. ``options`` are further ``TrainConfig`` fields (``min_delta``, …)."""
+        config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
+                                          weight_decay=weight_decay, patience=patience,
+                                          **options)
+        return train(self, X, y, X_val, y_val, config, verbose=verbose)
+
+    # --- the shared trainer's protocol (shared.trainer.Trainable) ---
+
+    def prepare_data(self, X: Any, y: Any) -> tuple[Array, Array]:
+        """Validate one split and keep it as ``(features, labels)`` in this dtype."""
+        features = self._as_input(X)
+        labels = self._as_targets(y, features.shape[0])
+        if labels.ndim != 1:
+            raise ValueError("training labels must be integer class labels of shape (n,)")
+        return features, labels
+
+    def prepare_order(self, order: np.ndarray) -> Array:
+        """One epoch's permutation, as the index array steps slice."""
+        return order
+
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> optim.SGD:
+        """``config``'s optimizer with the L2 coefficient ``λ/N`` (MATH.md §6)."""
+        return optim.make_optimizer(config.optimizer, config.lr, config.weight_decay / n_train)
+
+    def train_step(self, data: tuple[Array, Array], batch: Array,
+                   optimizer: optim.SGD) -> tuple[Array, Array]:
+        """One update on the rows ``batch``; returns (summed loss, correct count)."""
+        X, y = data
+        xb, yb = X[batch], y[batch]
+        cache = self._forward(xb)
+        loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
+        correct = np.count_nonzero(cache.probs.argmax(axis=1) == yb)
+        optimizer.step(self.params, self._backward(cache, yb))
+        return loss_sum, correct
+
+    def evaluate(self, data: tuple[Array, Array]) -> tuple[float, float]:
+        """Mean loss (no L2 term) and accuracy on a prepared split."""
+        X, y = data
+        cache = self._forward(X)
+        return float(F.cross_entropy(cache.logits, y)), float(np.mean(cache.probs.argmax(1) == y))
+
+    def weight_norm_sq(self) -> float:
+        """``Σ_l ‖W_l‖²`` (MATH.md §6)."""
+        return float(sum(np.vdot(self.params[f"W{layer}"], self.params[f"W{layer}"])
+                         for layer in range(1, self.n_layers + 1)))
+
+    # --- internals: no validation, the arithmetic of MATH.md ---
+
+    def _forward(self, X: Array) -> ForwardCache:
+        activate = F.ACTIVATIONS[self.config.activation]
+        activations, pre_activations = [X], []
+        A = X
+        for layer in range(1, self.n_layers):
+            Z = A @ self.params[f"W{layer}"] + self.params[f"b{layer}"]
+            A = activate(Z, self.config.alpha)
+            pre_activations.append(Z)
+            activations.append(A)
+        logits = A @ self.params[f"W{self.n_layers}"] + self.params[f"b{self.n_layers}"]
+        return ForwardCache(activations, pre_activations, logits, F.softmax(logits))
+
+    def _backward(self, cache: ForwardCache, y: Array) -> dict[str, Array]:
+        derivative = F.DERIVATIVES[self.config.activation]
+        grads: dict[str, Array] = {}
+        G = F.cross_entropy_grad(cache.probs, y)
+        for layer in range(self.n_layers, 0, -1):
+            grads[f"W{layer}"] = cache.activations[layer - 1].T @ G
+            grads[f"b{layer}"] = G.sum(axis=0)
+            if layer > 1:
+                Z, A = cache.pre_activations[layer - 2], cache.activations[layer - 1]
+                G = (G @ self.params[f"W{layer}"].T) * derivative(Z, A, self.config.alpha)
+        return {name: grads[name] for name in param_names(self.n_layers)}
+
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: tuple(value.shape) for name, value in self.params.items()}
+
+    def _as_input(self, X: Any) -> Array:
+        X = np.asarray(X)
+        check_float_dtype(X.dtype.kind, X.dtype)
+        finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
+        check_features(X.shape, self.config.layer_sizes[0], finite)
+        return X.astype(self.dtype, copy=False)
+
+    def _as_targets(self, y: Any, n_rows: int) -> Array:
+        y = np.asarray(y)
+        check_targets(y, n_rows, self.config.layer_sizes[-1])
+        return y.astype(np.intp) if y.ndim == 1 else y.astype(self.dtype, copy=False)
+

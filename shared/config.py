@@ -1,0 +1,130 @@
+"""Validated configuration for the model and for training.
+
+Every bad value is rejected when the config is built, with one message that names the
+field, the value given and what is allowed::
+
+    ModelConfig.activation = 'relu6' is not allowed: expected one of leaky_relu, relu, tanh, sigmoid
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid")
+INIT_NAMES = ("he_normal", "glorot_uniform")
+DTYPE_NAMES = ("float32", "float64")
+OPTIMIZER_NAMES = ("sgd",)
+
+
+def invalid(owner: str, name: str, value: Any, expected: str) -> ValueError:
+    """Build the one-line error used for every rejected setting."""
+    return ValueError(f"{owner}.{name} = {value!r} is not allowed: expected {expected}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _require(ok: bool, owner: str, name: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise invalid(owner, name, value, expected)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and initialisation of one MLP (MATH.md §1, §4, §8)."""
+
+    layer_sizes: tuple[int, ...]
+    activation: str = "leaky_relu"
+    alpha: float = 0.01
+    init: str = "he_normal"
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        owner = "ModelConfig"
+        sizes = self.layer_sizes
+        ok = isinstance(sizes, (list, tuple)) and len(sizes) >= 2
+        ok = ok and all(_is_int(s) and s > 0 for s in sizes)
+        _require(ok, owner, "layer_sizes", sizes,
+                 "at least two positive integers: inputs, hidden widths…, classes")
+        object.__setattr__(self, "layer_sizes", tuple(int(s) for s in sizes))
+        _require(self.layer_sizes[-1] >= 2, owner, "layer_sizes", sizes,
+                 "at least 2 output classes")
+        _require(self.activation in ACTIVATION_NAMES, owner, "activation", self.activation,
+                 "one of " + ", ".join(ACTIVATION_NAMES))
+        _require(_is_number(self.alpha) and 0 <= self.alpha < 1, owner, "alpha", self.alpha,
+                 "a number in [0, 1)")
+        _require(self.init in INIT_NAMES, owner, "init", self.init,
+                 "one of " + ", ".join(INIT_NAMES))
+        _require(self.dtype in DTYPE_NAMES, owner, "dtype", self.dtype,
+                 "one of " + ", ".join(DTYPE_NAMES))
+        _require(_is_int(self.seed) and self.seed >= 0, owner, "seed", self.seed,
+                 "a non-negative integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        d = dataclasses.asdict(self)
+        d["layer_sizes"] = list(self.layer_sizes)
+        return d
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Options of the shared training loop (MATH.md §6, §7, §9, §10).
+
+    ``seed`` drives the batch order; ``None`` means "the model's seed".
+    ``patience=None`` switches early stopping off.
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    optimizer: str = "sgd"
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        owner = "TrainConfig"
+        _require(_is_int(self.epochs) and self.epochs >= 1, owner, "epochs", self.epochs,
+                 "an integer >= 1")
+        _require(_is_int(self.batch_size) and self.batch_size >= 1, owner, "batch_size",
+                 self.batch_size, "an integer >= 1")
+        _require(_is_number(self.lr) and self.lr > 0, owner, "lr", self.lr,
+                 "a finite number > 0")
+        _require(_is_number(self.weight_decay) and self.weight_decay >= 0, owner,
+                 "weight_decay", self.weight_decay, "a finite number >= 0")
+        _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
+                 owner, "patience", self.patience, "None (no early stopping) or an integer >= 1")
+        _require(_is_number(self.min_delta) and self.min_delta >= 0, owner, "min_delta",
+                 self.min_delta, "a finite number >= 0")
+        _require(isinstance(self.restore_best, bool), owner, "restore_best",
+                 self.restore_best, "True or False")
+        _require(self.optimizer in OPTIMIZER_NAMES, owner, "optimizer", self.optimizer,
+                 "one of " + ", ".join(OPTIMIZER_NAMES))
+        _require(self.seed is None or (_is_int(self.seed) and self.seed >= 0), owner, "seed",
+                 self.seed, "None or a non-negative integer")
+
+    @classmethod
+    def from_options(cls, **options: Any) -> TrainConfig:
+        """Build from keyword options, naming any unknown option in the error."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        for name in options:
+            if name not in known:
+                raise TypeError(f"unknown training option {name!r}: expected one of "
+                                + ", ".join(known))
+        return cls(**options)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)

@@ -1,0 +1,158 @@
+"""The training loop, written once for both backends (MATH.md §6, §7, §9, §10).
+
+The loop knows nothing of arrays. It drives a model through the small :class:`Trainable`
+protocol, which keeps the two promises of DESIGN.md's performance conventions: the
+dataset moves into the backend once, each epoch's permutation moves once, and each step
+returns its loss as a backend scalar that is summed in the backend and read once per
+epoch (on CUDA: no host sync inside an epoch).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from shared.batching import batch_bounds, epoch_permutation
+from shared.config import ModelConfig, TrainConfig
+
+
+class Trainable(Protocol):
+    """What a backend's model offers the loop. ``Data``/``Index`` are backend arrays."""
+
+    config: ModelConfig
+
+    def prepare_data(self, X: np.ndarray, y: np.ndarray) -> Any:
+        """Move one split into the backend (once per fit)."""
+
+    def prepare_order(self, order: np.ndarray) -> Any:
+        """Move one epoch's permutation into the backend (once per epoch)."""
+
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
+        """The optimizer of ``config`` over this model's parameters (MATH.md §7)."""
+
+    def train_step(self, data: Any, batch: Any, optimizer: Any) -> tuple[Any, Any]:
+        """One update on the rows ``batch``; returns (summed loss, correct count) as
+        backend scalars."""
+
+    def evaluate(self, data: Any) -> tuple[float, float]:
+        """Mean loss (no L2 term) and accuracy on a prepared split."""
+
+    def weight_norm_sq(self) -> float:
+        """``Σ_l ‖W_l‖²`` for the reported L2 term (MATH.md §6)."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters as NumPy arrays."""
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Put parameters back."""
+
+
+@dataclass
+class History:
+    """Per-epoch record of a run; the lists are aligned (one entry per epoch run)."""
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+    def rows(self) -> list[dict[str, float]]:
+        """One dict per epoch, keyed by :attr:`COLUMNS`."""
+        return [dict(zip(self.COLUMNS, values, strict=False))
+                for values in zip(*(getattr(self, c) for c in self.COLUMNS), strict=False)]
+
+    @property
+    def epochs_run(self) -> int:
+        """How many epochs were trained."""
+        return len(self.epoch)
+
+
+class EarlyStopping:
+    """Watches the validation loss (MATH.md §10) and keeps the best parameters."""
+
+    def __init__(self, patience: int | None, min_delta: float) -> None:
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best_loss = np.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.bad_epochs = 0
+
+    def update(self, epoch: int, val_loss: float, model: Trainable) -> bool:
+        """Record epoch ``epoch``; return True when training should stop."""
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
+            self.best_state = model.state_dict()
+            return False
+        self.bad_epochs += 1
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+
+def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None,
+          y_val: np.ndarray | None, config: TrainConfig, verbose: bool = True) -> History:
+    """Fit ``model`` in place and return its :class:`History`.
+
+    Mini-batches follow the shared order (MATH.md §9); with validation data every epoch is
+    evaluated on it, and ``config.patience`` stops early on the validation loss
+    (MATH.md §10), restoring the best parameters when ``config.restore_best`` is set.
+    """
+    has_val = X_val is not None and y_val is not None
+    if config.patience is not None and not has_val:
+        raise ValueError("early stopping (patience) watches the validation loss: "
+                         "pass X_val and y_val, or set patience=None")
+    n_train = len(X)
+    seed = model.config.seed if config.seed is None else config.seed
+    train_data = model.prepare_data(X, y)
+    val_data = model.prepare_data(X_val, y_val) if has_val else None
+    optimizer = model.make_optimizer(config, n_train)
+    bounds = batch_bounds(n_train, config.batch_size)
+    l2_scale = config.weight_decay / (2 * n_train)
+    stopper = EarlyStopping(config.patience, config.min_delta)
+    history = History()
+
+    backend = type(model).__module__.split("_")[0]  # "numpy" or "torch"
+    bar = tqdm(range(1, config.epochs + 1), desc=f"train {backend}", unit="epoch",
+               disable=not verbose, leave=False, dynamic_ncols=True)
+    for epoch in bar:
+        start_time = time.perf_counter()
+        order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
+        loss_total: Any = 0.0
+        correct_total: Any = 0
+        for start, stop in bounds:
+            loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer)
+            loss_total = loss_total + loss_sum
+            correct_total = correct_total + correct
+        # The one host read of the epoch.
+        train_loss = float(loss_total) / n_train + l2_scale * model.weight_norm_sq()
+        train_acc = float(correct_total) / n_train
+        val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
+
+        history.epoch.append(epoch)
+        history.train_loss.append(train_loss)
+        history.train_acc.append(train_acc)
+        history.val_loss.append(val_loss)
+        history.val_acc.append(val_acc)
+        history.lr.append(config.lr)
+        history.seconds.append(time.perf_counter() - start_time)
+        bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
+                        val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}", refresh=False)
+        if has_val and stopper.update(epoch, val_loss, model):
+            history.stopped_early = True
+            break
+    bar.close()
+
+    history.best_epoch = stopper.best_epoch
+    if config.patience is not None and config.restore_best and stopper.best_state is not None:
+        model.load_state_dict(stopper.best_state)
+    return history

@@ -1,0 +1,48 @@
+"""The command line: the main job and its one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from twinmlp.cli import main
+
+
+def test_train_both_twins_prints_accuracies_and_the_parity_verdict(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--epochs", "5", "--dtype", "float64", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "digits: 1149 train / 288 val / 360 test" in out
+    assert "numpy (cpu, float64): test accuracy" in out
+    assert "torch (cpu, float64): test accuracy" in out
+    assert "parity PASS" in out and "identical test predictions 100.00 %" in out
+
+
+def test_train_one_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--backend", "numpy", "--epochs", "3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "numpy (cpu, float32)" in out and "parity" not in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lr", "-1"], "TrainConfig.lr = -1.0 is not allowed"),
+    (["--layers", "64,0,10"], "ModelConfig.layer_sizes = (64, 0, 10) is not allowed"),
+    (["--layers", "65,32,10"], "X has 64 features per row but the model expects 65"),
+    (["--backend", "torch", "--device", "tpu"], "device = 'tpu' is not allowed"),
+])
+def test_bad_values_give_one_line_and_exit_2(args: list[str], message: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--epochs", "1", "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "twinmlp", "train", "--backend", "numpy",
+                             "--epochs", "2", "--quiet"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout

@@ -1,0 +1,7 @@
+"""The torch port of the reference MLP: the same modules and names as ``numpy_impl``,
+on torch tensors, on CPU or CUDA (MATH.md)."""
+
+from torch_impl import functional, optim
+from torch_impl.model import MLP
+
+__all__ = ["MLP", "functional", "optim"]

@@ -1,0 +1,229 @@
+"""The torch port of the MLP: the same hand-written forward and backward (MATH.md §1–§5),
+on CPU or CUDA, with no autograd in the training path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from shared.cache import ForwardCache
+from shared.config import ModelConfig, TrainConfig
+from shared.init import init_params, param_names
+from shared.trainer import History, train
+from shared.validation import check_features, check_float_dtype, check_state, check_targets
+from torch_impl import functional as F
+from torch_impl import optim
+
+Array = torch.Tensor
+
+
+class MLP:
+    """A multilayer perceptron with softmax output, in torch.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[d_0, d_1, …, d_L]``: inputs, hidden widths, classes.
+    activation : {"leaky_relu", "relu", "tanh", "sigmoid"}
+        Hidden activation φ (MATH.md §4).
+    alpha : float
+        Negative slope of ``leaky_relu``.
+    init : {"he_normal", "glorot_uniform"}
+        Weight initialisation (MATH.md §8).
+    seed : int
+        Seeds the initial parameters and, by default, the batch order.
+    dtype : {"float32", "float64"}
+        Dtype of parameters and computation.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. On CUDA, TF32 is switched off so float32
+        matrix products are IEEE products, as on the CPU.
+
+    Attributes
+    ----------
+    params : dict of str to Tensor
+        ``W1`` (d_0, d_1), ``b1`` (d_1,), …, ``WL``, ``bL``, copied from the float64
+        arrays that ``shared.init`` draws, never from torch's own generators.
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "leaky_relu",
+                 alpha: float = 0.01, init: str = "he_normal", seed: int = 0,
+                 dtype: str = "float32", device: str = "cpu") -> None:
+        self.config = ModelConfig(tuple(layer_sizes), activation, alpha, init, dtype, seed)
+        self.dtype = getattr(torch, dtype)
+        self.device = _resolve_device(device)
+        self.params: dict[str, Array] = {
+            name: self._to_tensor(value) for name, value in init_params(self.config).items()
+        }
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers ``L``."""
+        return len(self.config.layer_sizes) - 1
+
+    def forward(self, X: Any) -> tuple[Array, ForwardCache]:
+        """Class probabilities ``P`` (n, k) and the cache for :meth:`backward` (MATH.md §1)."""
+        cache = self._forward(self._as_input(X))
+        return cache.probs, cache
+
+    def backward(self, cache: ForwardCache, y: Any) -> dict[str, Array]:
+        """Gradients of the mean cross-entropy, keyed like :attr:`params` (MATH.md §5).
+
+        ``y`` holds integer labels (n,) or one-hot rows (n, k).
+        """
+        return self._backward(cache, self._as_targets(y, cache.probs.shape[0]))
+
+    def loss_and_grads(self, X: Any, y: Any) -> tuple[Array, dict[str, Array]]:
+        """Mean cross-entropy (MATH.md §3, no L2 term) and its gradients."""
+        cache = self._forward(self._as_input(X))
+        targets = self._as_targets(y, cache.probs.shape[0])
+        return F.cross_entropy(cache.logits, targets), self._backward(cache, targets)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities (n, k)."""
+        return self._forward(self._as_input(X)).probs
+
+    def predict(self, X: Any) -> Array:
+        """Most probable class of each row (n,)."""
+        return self.predict_proba(X).argmax(dim=1)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters as NumPy arrays (loadable by either backend)."""
+        return {name: value.detach().cpu().numpy().copy() for name, value in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy parameters from ``state`` (from either backend), cast to this model's dtype."""
+        for name, value in check_state(state, self._shapes()).items():
+            self.params[name].copy_(self._to_tensor(value))
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
+            batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
+            patience: int | None = None, verbose: bool = True, **options: Any) -> History:
+        """Train in place with the shared loop (``shared.trainer.train``) and return the
+        history. ``options`` are further ``TrainConfig`` fields (``min_delta``, …)."""
+        config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
+                                          weight_decay=weight_decay, patience=patience,
+                                          **options)
+        return train(self, X, y, X_val, y_val, config, verbose=verbose)
+
+    # --- the shared trainer's protocol (shared.trainer.Trainable) ---
+
+    def prepare_data(self, X: Any, y: Any) -> tuple[Array, Array]:
+        """Validate one split and move it to the device once, as ``(features, labels)``."""
+        features = self._as_input(X)
+        labels = self._as_targets(y, features.shape[0])
+        if labels.ndim != 1:
+            raise ValueError("training labels must be integer class labels of shape (n,)")
+        return features, labels
+
+    def prepare_order(self, order: np.ndarray) -> Array:
+        """One epoch's permutation, copied to the device once; steps slice it there."""
+        return torch.from_numpy(order).to(self.device)
+
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> optim.SGD:
+        """``config``'s optimizer with the L2 coefficient ``λ/N`` (MATH.md §6)."""
+        return optim.make_optimizer(config.optimizer, config.lr, config.weight_decay / n_train)
+
+    def train_step(self, data: tuple[Array, Array], batch: Array,
+                   optimizer: optim.SGD) -> tuple[Array, Array]:
+        """One update on the rows ``batch``; returns (summed loss, correct count) as
+        device scalars, so nothing waits for the device here."""
+        X, y = data
+        xb, yb = X.index_select(0, batch), y.index_select(0, batch)
+        cache = self._forward(xb)
+        loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
+        correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb)
+        optimizer.step(self.params, self._backward(cache, yb))
+        return loss_sum, correct
+
+    def evaluate(self, data: tuple[Array, Array]) -> tuple[float, float]:
+        """Mean loss (no L2 term) and accuracy on a prepared split."""
+        X, y = data
+        cache = self._forward(X)
+        accuracy = (cache.probs.argmax(dim=1) == y).to(torch.float64).mean()
+        return float(F.cross_entropy(cache.logits, y)), float(accuracy)
+
+    def weight_norm_sq(self) -> float:
+        """``Σ_l ‖W_l‖²`` (MATH.md §6)."""
+        return float(sum(torch.vdot(self.params[f"W{layer}"].flatten(),
+                                    self.params[f"W{layer}"].flatten())
+                         for layer in range(1, self.n_layers + 1)))
+
+    # --- internals: no validation, the arithmetic of MATH.md ---
+
+    def _forward(self, X: Array) -> ForwardCache:
+        activate = F.ACTIVATIONS[self.config.activation]
+        activations, pre_activations = [X], []
+        A = X
+        for layer in range(1, self.n_layers):
+            Z = A @ self.params[f"W{layer}"] + self.params[f"b{layer}"]
+            A = activate(Z, self.config.alpha)
+            pre_activations.append(Z)
+            activations.append(A)
+        logits = A @ self.params[f"W{self.n_layers}"] + self.params[f"b{self.n_layers}"]
+        return ForwardCache(activations, pre_activations, logits, F.softmax(logits))
+
+    def _backward(self, cache: ForwardCache, y: Array) -> dict[str, Array]:
+        derivative = F.DERIVATIVES[self.config.activation]
+        grads: dict[str, Array] = {}
+        G = F.cross_entropy_grad(cache.probs, y)
+        for layer in range(self.n_layers, 0, -1):
+            grads[f"W{layer}"] = cache.activations[layer - 1].T @ G
+            grads[f"b{layer}"] = G.sum(dim=0)
+            if layer > 1:
+                Z, A = cache.pre_activations[layer - 2], cache.activations[layer - 1]
+                G = (G @ self.params[f"W{layer}"].T) * derivative(Z, A, self.config.alpha)
+        return {name: grads[name] for name in param_names(self.n_layers)}
+
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: tuple(value.shape) for name, value in self.params.items()}
+
+    def _to_tensor(self, array: np.ndarray) -> Array:
+        # Cast on the CPU (as NumPy's astype does), then move: the bits match numpy_impl.
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.dtype).to(self.device)
+
+    def _as_input(self, X: Any) -> Array:
+        if isinstance(X, torch.Tensor):
+            kind = "f" if X.is_floating_point() else ("b" if X.dtype == torch.bool else "i")
+            check_float_dtype(kind, X.dtype)
+            finite = kind != "f" or bool(torch.isfinite(X).all())
+            check_features(tuple(X.shape), self.config.layer_sizes[0], finite)
+            return X.detach().to(device=self.device, dtype=self.dtype)
+        X = np.asarray(X)
+        check_float_dtype(X.dtype.kind, X.dtype)
+        finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
+        check_features(X.shape, self.config.layer_sizes[0], finite)
+        return self._to_tensor(X)
+
+    def _as_targets(self, y: Any, n_rows: int) -> Array:
+        y_host = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        check_targets(y_host, n_rows, self.config.layer_sizes[-1])
+        if y_host.ndim == 1:
+            return torch.from_numpy(y_host.astype(np.int64)).to(self.device)
+        return self._to_tensor(y_host)
+
+
+def _resolve_device(device: str) -> torch.device:
+    """``device`` as a ``torch.device``, with one clear error where it does not exist."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' "
+                         f"or 'cuda:N'") from None
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type != "cuda":
+        raise ValueError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device = {device!r} is not available: torch finds no CUDA GPU "
+                         f"(use device='cpu')")
+    index = 0 if resolved.index is None else resolved.index
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"device = {device!r} is not available: torch sees "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    # Parity tier 4: float32 products on CUDA must be IEEE, not TF32.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return torch.device("cuda", index)
