@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# On a machine with a CUDA GPU: the CUDA parity tests, then each tier's measured error on
+# CUDA, as one table at the end. Uses the machine's own torch, numpy, scikit-learn, pytest,
+# tqdm and hypothesis via PYTHONPATH=. — no install step, no network.
+#
+#     bash scripts/gpu_check.sh            (exit code: that of the CUDA tests)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH=. PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+
+"$PY" - <<'PYEOF' || exit 2
+import sys, torch
+if not torch.cuda.is_available():
+    sys.exit("gpu_check: torch finds no CUDA GPU here; nothing to check")
+print(f"gpu_check on {torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
+      f"CUDA {torch.version.cuda}, python {sys.version.split()[0]}")
+PYEOF
+
+echo "== CUDA parity tests (pytest -m cuda)"
+"$PY" -m pytest -q -m cuda -p no:cacheprovider tests/ 2>&1 | tee /tmp/gpu_check_pytest.log
+tests_rc=${PIPESTATUS[0]}
+
+echo "== measured error of each tier on CUDA"
+"$PY" scripts/tier_errors.py --device cuda | tee /tmp/gpu_check_tiers.log
+
+echo
+echo "== summary"
+tail -n 1 /tmp/gpu_check_pytest.log
+cat /tmp/gpu_check_tiers.log
+exit "$tests_rc"

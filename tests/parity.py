@@ -1,0 +1,91 @@
+"""The parity helper every twin test goes through (modelled on tinygrad's ``helper_test_op``).
+
+One call builds a problem from a shape, a dtype and a seed (shape → dtype → values), runs
+both twins on it and compares every named tensor, with separate tolerances for the forward
+pass and for gradients. On failure the message names the tensor, its relative error, and
+both values where they differ most (mine = numpy_impl, theirs = torch_impl).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+import numpy_impl
+import torch_impl
+from tests.helpers import random_problem
+from twinmlp.parity import relative_error, to_numpy
+
+
+def assert_close(name: str, mine: Any, theirs: Any, tol: float) -> float:
+    """Relative error of ``mine`` against ``theirs``; raise with the worst entry if > tol."""
+    a, b = to_numpy(mine), to_numpy(theirs)
+    error = relative_error(a, b)
+    if not error <= tol:
+        diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        index = np.unravel_index(np.argmax(diff), diff.shape) if diff.ndim else ()
+        raise AssertionError(
+            f"{name}: relative error {error:.3e} > tolerance {tol:.0e}; largest difference "
+            f"at index {tuple(int(i) for i in index)}: mine {a[index]!r} vs theirs {b[index]!r}")
+    return error
+
+
+def assert_identical(name: str, mine: Any, theirs: Any) -> None:
+    """Bit-identical values (same bytes after moving to NumPy)."""
+    a, b = to_numpy(mine), to_numpy(theirs)
+    if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+        differ = int(np.count_nonzero(a != b)) if a.shape == b.shape else "all"
+        raise AssertionError(f"{name}: not bit-identical ({a.dtype}{a.shape} vs "
+                             f"{b.dtype}{b.shape}, {differ} entries differ)")
+
+
+@dataclass
+class TwinReport:
+    """Largest relative error seen per tensor name by one helper call."""
+
+    errors: dict[str, float] = field(default_factory=dict)
+
+    def worst(self) -> float:
+        return max(self.errors.values(), default=0.0)
+
+
+def helper_test_twins(layer_sizes: list[int], batch: int, dtype: str, *,
+                      activation: str = "leaky_relu", device: str = "cpu", seed: int = 0,
+                      forward_tol: float, grad_tol: float, lr: float = 0.1,
+                      weight_decay: float = 0.05, one_hot: bool = False) -> TwinReport:
+    """Compare the twins on one problem: initial parameters (bit-identical), forward
+    probabilities and loss (``forward_tol``), gradients and one SGD step (``grad_tol``)."""
+    X, y = random_problem(layer_sizes, batch, seed)
+    targets = np.eye(layer_sizes[-1])[y] if one_hot else y
+    options = dict(activation=activation, alpha=0.1, seed=seed, dtype=dtype)
+    mine = numpy_impl.MLP(layer_sizes, **options)
+    theirs = torch_impl.MLP(layer_sizes, device=device, **options)
+    report = TwinReport()
+    for name in mine.params:
+        assert_identical(f"initial {name}", mine.params[name], theirs.params[name])
+
+    probs_a, _ = mine.forward(X)
+    probs_b, _ = theirs.forward(X)
+    report.errors["probs"] = assert_close("probs", probs_a, probs_b, forward_tol)
+    loss_a, grads_a = mine.loss_and_grads(X, targets)
+    loss_b, grads_b = theirs.loss_and_grads(X, targets)
+    report.errors["loss"] = assert_close("loss", loss_a, loss_b, forward_tol)
+    for name in grads_a:
+        report.errors[f"grad {name}"] = assert_close(f"grad {name}", grads_a[name],
+                                                     grads_b[name], grad_tol)
+
+    numpy_impl.optim.SGD(lr, weight_decay).step(mine.params, grads_a)
+    torch_impl.optim.SGD(lr, weight_decay).step(theirs.params, grads_b)
+    for name in mine.params:
+        report.errors[f"step {name}"] = assert_close(f"after one step {name}",
+                                                     mine.params[name], theirs.params[name],
+                                                     grad_tol)
+    return report
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU."""
+    return torch.cuda.is_available()

@@ -1,0 +1,141 @@
+"""Parity tiers 1–4: the two twins agree (DESIGN.md, "Parity tiers").
+
+Every test runs on the CPU and, where a GPU exists, on CUDA (``cuda``-marked, skipped
+elsewhere). mine = numpy_impl (the reference), theirs = torch_impl.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import numpy_impl
+import torch_impl
+from shared.config import ACTIVATION_NAMES, INIT_NAMES
+from shared.data import Dataset
+from tests.helpers import random_architecture, random_problem
+from tests.parity import assert_close, assert_identical, helper_test_twins
+from twinmlp.parity import to_numpy
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+# --- tier 1: initial parameters ---
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("init", INIT_NAMES)
+def test_initial_parameters_are_bit_identical(init: str, dtype: str, device: str) -> None:
+    sizes = [64, 48, 32, 10]
+    mine = numpy_impl.MLP(sizes, init=init, seed=11, dtype=dtype)
+    theirs = torch_impl.MLP(sizes, init=init, seed=11, dtype=dtype, device=device)
+    for name in mine.params:
+        assert_identical(name, mine.params[name], theirs.params[name])
+        assert_identical(name, mine.state_dict()[name], theirs.state_dict()[name])
+
+
+# --- tiers 2 and 3: one step ---
+
+STEP_CASES = [(depth, activation, seed) for depth in (1, 2, 3, 4)
+              for activation in ACTIVATION_NAMES for seed in (0, 1)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("depth", "activation", "seed"), STEP_CASES)
+def test_float64_step_within_1e12(depth: int, activation: str, seed: int, device: str) -> None:
+    sizes, batch = random_architecture(depth, seed=200 + 10 * depth + seed)
+    sizes = [s * 4 for s in sizes[:-1]] + [sizes[-1]]  # wider than the gradient-check nets
+    helper_test_twins(sizes, batch * 4, "float64", activation=activation, device=device,
+                      seed=seed, forward_tol=1e-12, grad_tol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("depth", "activation", "seed"), STEP_CASES)
+def test_float32_step_within_1e5(depth: int, activation: str, seed: int, device: str) -> None:
+    sizes, batch = random_architecture(depth, seed=300 + 10 * depth + seed)
+    sizes = [s * 4 for s in sizes[:-1]] + [sizes[-1]]
+    helper_test_twins(sizes, batch * 4, "float32", activation=activation, device=device,
+                      seed=seed, forward_tol=1e-5, grad_tol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_one_hot_targets_and_digits_sized_step(device: str) -> None:
+    helper_test_twins([64, 32, 10], 64, "float64", device=device, one_hot=True,
+                      forward_tol=1e-12, grad_tol=1e-12)
+    helper_test_twins([784, 256, 10], 512, "float64", device=device, seed=3,
+                      forward_tol=1e-12, grad_tol=1e-12)
+
+
+# --- tier 2: 1,000-step trajectories ---
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_float64_trajectory_of_1000_steps_within_1e9(activation: str, device: str) -> None:
+    sizes = [20, 16, 12, 5]
+    X, y = random_problem(sizes, 256, seed=5)
+    mine = numpy_impl.MLP(sizes, activation=activation, alpha=0.1, seed=5, dtype="float64")
+    theirs = torch_impl.MLP(sizes, activation=activation, alpha=0.1, seed=5,
+                            dtype="float64", device=device)
+    optimizers = numpy_impl.optim.SGD(0.05, 1e-3), torch_impl.optim.SGD(0.05, 1e-3)
+    rows = np.random.default_rng(0).integers(0, 256, size=(1000, 32))
+    for batch in rows:
+        for model, optimizer in zip((mine, theirs), optimizers, strict=True):
+            _, grads = model.loss_and_grads(X[batch], y[batch])
+            optimizer.step(model.params, grads)
+    for name in mine.params:
+        assert_close(f"after 1000 steps {name}", mine.params[name], theirs.params[name], 1e-9)
+
+
+# --- tiers 2 and 3: whole digits runs through the shared loop ---
+
+def train_twins(digits: Dataset, dtype: str, device: str) -> tuple:
+    options = dict(epochs=300, batch_size=32, lr=0.05, weight_decay=1e-4, patience=5,
+                   min_delta=1e-3, verbose=False)
+    runs = []
+    for model in (numpy_impl.MLP([64, 32, 10], seed=2, dtype=dtype),
+                  torch_impl.MLP([64, 32, 10], seed=2, dtype=dtype, device=device)):
+        history = model.fit(digits.X_train, digits.y_train, digits.X_val, digits.y_val,
+                            **options)
+        runs.append((model, history, to_numpy(model.predict(digits.X_test))))
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", DEVICES)
+def test_float64_digits_run_stops_at_the_same_epoch_with_identical_predictions(
+        digits: Dataset, device: str) -> None:
+    (mine, history_a, pred_a), (theirs, history_b, pred_b) = train_twins(digits, "float64",
+                                                                         device)
+    assert history_a.stopped_early, "the configuration must exercise early stopping"
+    assert history_a.epochs_run == history_b.epochs_run
+    assert history_a.best_epoch == history_b.best_epoch
+    np.testing.assert_array_equal(pred_a, pred_b)
+    for name in mine.params:
+        assert_close(f"final {name}", mine.params[name], theirs.params[name], 1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", DEVICES)
+def test_float32_digits_run_agrees_on_99_percent_of_predictions(digits: Dataset,
+                                                                device: str) -> None:
+    (_, _, pred_a), (_, _, pred_b) = train_twins(digits, "float32", device)
+    assert np.mean(pred_a == pred_b) >= 0.99
+
+
+# --- tier 4: CUDA arithmetic is IEEE float32, not TF32 ---
+
+@pytest.mark.cuda
+def test_tf32_is_switched_off_on_cuda() -> None:
+    torch.backends.cuda.matmul.allow_tf32 = True  # as a user's notebook might have left it
+    torch_impl.MLP([4, 3], device="cuda")
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+    assert torch.backends.cudnn.allow_tf32 is False
+
+
+def test_cuda_request_without_a_gpu_is_one_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match=r"device = 'cuda' is not available: torch finds no "
+                                         r"CUDA GPU"):
+        torch_impl.MLP([4, 3], device="cuda")
