@@ -1,15 +1,32 @@
 """Datasets as both backends see them: standardised float64 features, integer labels.
 
 ``digits`` (scikit-learn's 8×8 handwritten digits) is split exactly as the course notebook
-split it, and works offline. Every loader returns a :class:`Dataset`, so MNIST-style
-loaders plug in beside it.
+split it, and works offline. ``mnist`` and ``fashion-mnist`` come through torchvision's
+``MNIST``/``FashionMNIST`` classes from a data root (``--data-root``, else
+``$TWINMLP_DATA``, else the user's cache folder); they download only when asked.
+Every loader returns a :class:`Dataset`.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from shared.idx import SOURCES
+
+DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+#: Rows of the MNIST-family training files held out for validation, drawn with this seed.
+VALIDATION_SIZE = 5000
+SPLIT_SEED = 0
+
+
+class DatasetMissingError(Exception):
+    """A dataset is not on this machine (and was not, or could not be, downloaded)."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +106,91 @@ def load_digits() -> Dataset:
                                                       random_state=42)
     return split_and_scale("digits", X_train, y_train, X_val, y_val, X_test, y_test,
                            tuple(str(d) for d in range(10)))
+
+
+def default_data_root() -> Path:
+    """``$TWINMLP_DATA``, else ``$XDG_CACHE_HOME/twinmlp/datasets`` (``~/.cache`` by default)."""
+    if os.environ.get("TWINMLP_DATA"):
+        return Path(os.environ["TWINMLP_DATA"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "twinmlp" / "datasets"
+
+
+def missing_message(name: str, root: Path, reason: str = "") -> str:
+    """What is missing, where it was looked for, and the commands that fix it."""
+    folder = SOURCES[name].raw_folder(root)
+    hint = " (Debian: apt-get install dataset-fashion-mnist, then DIR=" \
+           "/usr/share/datasets/fashion-mnist)" if name == "fashion-mnist" else ""
+    because = f" ({reason})" if reason else ""
+    return (f"{name} is not in {folder}{because}; fix: twinmlp data import {name} DIR{hint}, "
+            f"or add --download where the network allows")
+
+
+def load_dataset(name: str, root: Path | None = None, download: bool = False) -> Dataset:
+    """The dataset called ``name`` (one of :data:`DATASET_NAMES`)."""
+    if name == "digits":
+        return load_digits()
+    if name not in SOURCES:
+        raise ValueError(f"dataset = {name!r} is not allowed: expected one of "
+                         + ", ".join(DATASET_NAMES))
+    return load_mnist_family(name, default_data_root() if root is None else Path(root),
+                             download)
+
+
+def load_mnist_family(name: str, root: Path, download: bool = False) -> Dataset:
+    """MNIST or Fashion-MNIST through torchvision: pixels scaled to [0, 1], a seeded
+    validation split of :data:`VALIDATION_SIZE` training rows, then standardised with the
+    statistics of the remaining training rows. The test split is untouched."""
+    source = SOURCES[name]
+    if not source.is_ready(root):
+        if not download:
+            raise DatasetMissingError(missing_message(name, root))
+        _download(name, root)
+    train_images, train_labels = _read_torchvision(name, root, train=True)
+    test_images, test_labels = _read_torchvision(name, root, train=False)
+    n_val = min(VALIDATION_SIZE, len(train_labels) // 5)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(train_labels))
+    val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+    classes = _class_names(name)
+    return split_and_scale(name, train_images[train_rows], train_labels[train_rows],
+                           train_images[val_rows], train_labels[val_rows], test_images,
+                           test_labels, classes)
+
+
+def _read_torchvision(name: str, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    from torchvision import datasets
+
+    cls = getattr(datasets, SOURCES[name].torchvision_class)
+    try:
+        data = cls(str(root), train=train, download=False)
+    except (RuntimeError, ValueError, OSError) as error:
+        raise DatasetMissingError(missing_message(name, root, str(error).splitlines()[0])) from None
+    images = data.data.numpy().reshape(len(data.data), -1).astype(np.float64) / 255.0
+    return images, data.targets.numpy().astype(np.int64)
+
+
+def _class_names(name: str) -> tuple[str, ...]:
+    from torchvision import datasets
+
+    return tuple(getattr(datasets, SOURCES[name].torchvision_class).classes)
+
+
+def _download(name: str, root: Path) -> None:
+    """torchvision's download into a scratch folder, moved into ``root`` only when whole."""
+    from torchvision import datasets
+
+    source = SOURCES[name]
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        getattr(datasets, source.torchvision_class)(str(scratch), train=True, download=True)
+        target = source.raw_folder(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        source.raw_folder(scratch).rename(target)
+    except Exception as error:  # torchvision raises RuntimeError or URLError subclasses
+        first_line = (str(error).splitlines() or [type(error).__name__])[0]
+        raise DatasetMissingError(missing_message(name, root, f"download failed: {first_line}")
+                             ) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -40,3 +40,24 @@ def central_differences(loss: Callable[[], float], params: dict[str, np.ndarray]
             grad[index] = (plus - minus) / (2 * eps)
         grads[name] = grad
     return grads
+
+
+def tiny_idx_arrays(n_train: int = 600, n_test: int = 100, seed: int = 0
+                    ) -> dict[str, np.ndarray]:
+    """A learnable MNIST-shaped dataset: class ``c`` lights a 6×6 patch at a place of its
+    own on a noisy 28×28 image. Keys are the four IDX file names."""
+    rng = np.random.default_rng(seed)
+
+    def images(labels: np.ndarray) -> np.ndarray:
+        out = rng.integers(0, 60, size=(len(labels), 28, 28))
+        for i, label in enumerate(labels):
+            row, col = 2 + 8 * (label // 4), 2 + 6 * (label % 4)
+            out[i, row:row + 6, col:col + 6] += 180
+        return out.astype(np.uint8)
+
+    train_labels = rng.integers(0, 10, size=n_train).astype(np.uint8)
+    test_labels = rng.integers(0, 10, size=n_test).astype(np.uint8)
+    return {"train-images-idx3-ubyte": images(train_labels),
+            "train-labels-idx1-ubyte": train_labels,
+            "t10k-images-idx3-ubyte": images(test_labels),
+            "t10k-labels-idx1-ubyte": test_labels}

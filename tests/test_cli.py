@@ -30,7 +30,7 @@ def test_train_one_backend(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--lr", "-1"], "TrainConfig.lr = -1.0 is not allowed"),
     (["--layers", "64,0,10"], "ModelConfig.layer_sizes = (64, 0, 10) is not allowed"),
-    (["--layers", "65,32,10"], "X has 64 features per row but the model expects 65"),
+    (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits: it needs 64 inputs"),
     (["--backend", "torch", "--device", "tpu"], "device = 'tpu' is not allowed"),
 ])
 def test_bad_values_give_one_line_and_exit_2(args: list[str], message: str,

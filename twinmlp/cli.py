@@ -1,7 +1,7 @@
-"""The ``twinmlp`` command line.
+"""The ``twinmlp`` command line: train, evaluate, parity, show, data.
 
-Every expected failure (bad option values, bad data) ends in one line on stderr and exit
-code 2, never a traceback.
+Every expected failure (bad option values, missing data, a damaged checkpoint) ends in one
+line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,19 +10,33 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from shared.config import ACTIVATION_NAMES, DTYPE_NAMES, INIT_NAMES
-from shared.data import Dataset, load_digits
+from shared.config import ACTIVATION_NAMES, DTYPE_NAMES, INIT_NAMES, ModelConfig, TrainConfig
+from shared.data import DATASET_NAMES, Dataset, DatasetMissingError, default_data_root
 from shared.metrics import accuracy
-from twinmlp.parity import compare_twins, to_numpy
 
 EXAMPLES = """\
 examples:
-  twinmlp train                          # both twins on digits, the notebook's configuration
-  twinmlp train --backend numpy --dtype float64
-  twinmlp train --backend torch --device cuda --epochs 500 --lr 0.01
+  twinmlp train                                   # both twins on digits, the notebook's setup
+  twinmlp train --backend numpy --dtype float64 --out runs/digits
+  twinmlp data import fashion-mnist /usr/share/datasets/fashion-mnist
+  twinmlp train --backend torch --dataset fashion-mnist --out runs/fashion
+  twinmlp evaluate runs/fashion --backend numpy   # a torch checkpoint, evaluated by NumPy
+  twinmlp parity --epochs 3 --out runs/parity     # drift table, drift.csv, drift.png
+  twinmlp show MLP._backward                      # the two implementations side by side
 """
+
+#: Defaults that depend on the dataset (the digits row is the course notebook's setup).
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
+                   patience=10),
+    "mnist": dict(hidden=[256], epochs=30, lr=0.05, batch_size=64, weight_decay=1e-4,
+                  patience=5),
+    "fashion-mnist": dict(hidden=[256], epochs=30, lr=0.05, batch_size=64,
+                          weight_decay=1e-4, patience=5),
+}
 
 
 class UsageError(Exception):
@@ -31,49 +45,141 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="twinmlp", description="One MLP written twice (NumPy and torch), held equal.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES, formatter_class=formatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
-        "train", help="train one twin or both and report test accuracy",
-        description="Train on a dataset and print test accuracy; with --backend both, also "
-                    "the parity verdict of the two twins.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "train", help="train one twin or both; report accuracy (and parity with both)",
+        description="Train on a dataset and print test accuracy; with --backend both (the "
+                    "default) train both twins from one seed and print the parity verdict.",
+        epilog=EXAMPLES, formatter_class=formatter)
     train.add_argument("--backend", choices=("both", "numpy", "torch"), default="both",
                        help="which twin to train (default: both, then compare them)")
-    train.add_argument("--device", default="cpu",
-                       help="torch device: cpu, cuda or cuda:N (default: cpu)")
-    train.add_argument("--dataset", choices=("digits",), default="digits",
-                       help="dataset (default: digits, bundled with scikit-learn)")
-    train.add_argument("--layers", type=_layer_list, default=None,
-                       help="comma-separated layer sizes, inputs first (default: "
-                            "FEATURES,32,CLASSES)")
-    train.add_argument("--activation", choices=ACTIVATION_NAMES, default="leaky_relu",
-                       help="hidden activation (default: leaky_relu)")
-    train.add_argument("--alpha", type=float, default=0.01,
-                       help="negative slope of leaky_relu (default: 0.01)")
-    train.add_argument("--init", choices=INIT_NAMES, default="he_normal",
-                       help="weight initialisation (default: he_normal)")
-    train.add_argument("--dtype", choices=DTYPE_NAMES, default="float32",
-                       help="computation dtype (default: float32)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seed of the initial parameters and the batch order (default: 0)")
-    train.add_argument("--epochs", type=int, default=2000, help="maximum epochs (default: 2000)")
-    train.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default: 64)")
-    train.add_argument("--lr", type=float, default=0.001, help="learning rate (default: 0.001)")
-    train.add_argument("--weight-decay", type=float, default=1e-4,
-                       help="L2 strength λ, normalised by the training-set size "
-                            "(MATH.md §6; default: 1e-4)")
-    train.add_argument("--patience", type=_optional_int, default=10,
-                       help="early-stopping patience in epochs on the validation loss, or "
-                            "'none' (default: 10)")
-    train.add_argument("--min-delta", type=float, default=0.0,
-                       help="smallest validation-loss drop that counts (default: 0)")
+    _add_device(train)
+    _add_dataset_options(train)
+    _add_model_options(train, default_dtype="float32")
+    _add_training_options(train)
+    train.add_argument("--out", type=Path, default=None,
+                       help="run folder for config.json, history.csv, model.safetensors, "
+                            "curves.png, confusion.png (with --backend both: one subfolder "
+                            "per backend)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="load a checkpoint into either backend and score it on the test set",
+        description="Load a checkpoint written by either backend into the chosen backend and "
+                    "report test accuracy and agreement with the training run's predictions.",
+        epilog=EXAMPLES, formatter_class=formatter)
+    evaluate.add_argument("checkpoint", type=Path,
+                          help="a run folder or a .safetensors checkpoint")
+    evaluate.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                          help="backend to evaluate with (default: numpy)")
+    _add_device(evaluate)
+    evaluate.add_argument("--data-root", type=Path, default=None,
+                          help="folder of downloaded or imported datasets (default: "
+                               "$TWINMLP_DATA or the user cache)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    parity = commands.add_parser(
+        "parity", help="train the twins in lock-step and report their drift per tensor",
+        description="Train numpy_impl, torch_impl on the CPU and (where present) on CUDA "
+                    "in lock-step; after every step record the relative difference of every "
+                    "gradient and parameter; print a table, write drift.csv and drift.png; "
+                    "exit 1 when a tolerance of the parity tiers is broken.",
+        epilog=EXAMPLES, formatter_class=formatter)
+    _add_dataset_options(parity)
+    _add_model_options(parity, default_dtype="float64")
+    parity.add_argument("--epochs", type=int, default=3, help="epochs (default: 3)")
+    parity.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
+    parity.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    parity.add_argument("--weight-decay", type=float, default=1e-4,
+                        help="L2 strength λ (MATH.md §6; default: 1e-4)")
+    parity.add_argument("--no-cuda", action="store_true",
+                        help="leave out the CUDA twin even where a GPU exists")
+    parity.add_argument("--out", type=Path, default=Path("runs/parity"),
+                        help="folder for drift.csv and drift.png (default: runs/parity)")
+    parity.add_argument("--quiet", action="store_true", help="no progress bar")
+    parity.set_defaults(handler=run_parity)
+
+    show = commands.add_parser(
+        "show", help="print the NumPy and torch implementations of NAME side by side",
+        description="Print numpy_impl's and torch_impl's source of NAME in two columns; "
+                    "'≠' marks lines that differ.", epilog=EXAMPLES, formatter_class=formatter)
+    show.add_argument("name", help="a function or method: softmax, MLP.forward, "
+                                   "MLP._backward, SGD.step, …")
+    show.add_argument("--width", type=int, default=None,
+                      help="total width in characters (default: the terminal's)")
+    show.set_defaults(handler=run_show)
+
+    data = commands.add_parser("data", help="list datasets, import IDX folders",
+                               description="Manage the datasets under the data root.",
+                               epilog=EXAMPLES, formatter_class=formatter)
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    listing = data_commands.add_parser("list", help="show which datasets are ready")
+    listing.add_argument("--data-root", type=Path, default=None, help="data root")
+    listing.set_defaults(handler=run_data_list)
+    importing = data_commands.add_parser(
+        "import", help="place a folder of the four IDX .gz files into torchvision's layout",
+        description="Check the MD5 of each .gz file (torchvision's, or the known content) "
+                    "and unzip them into DATA_ROOT/<Class>/raw/.")
+    importing.add_argument("name", choices=("mnist", "fashion-mnist"))
+    importing.add_argument("folder", type=Path, help="folder holding the four .gz files")
+    importing.add_argument("--data-root", type=Path, default=None, help="data root")
+    importing.set_defaults(handler=run_data_import)
     return parser
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu",
+                        help="torch device: cpu, cuda or cuda:N (default: cpu)")
+
+
+def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
+                        help="dataset (default: digits, bundled with scikit-learn)")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="folder of downloaded or imported datasets (default: "
+                             "$TWINMLP_DATA or ~/.cache/twinmlp/datasets)")
+    parser.add_argument("--download", action="store_true",
+                        help="download MNIST/Fashion-MNIST through torchvision if missing")
+
+
+def _add_model_options(parser: argparse.ArgumentParser, default_dtype: str) -> None:
+    parser.add_argument("--layers", type=_layer_list, default=None,
+                        help="comma-separated layer sizes, inputs first, e.g. 784,256,10 "
+                             "(default: FEATURES,32,CLASSES on digits, FEATURES,256,CLASSES "
+                             "on the MNIST family)")
+    parser.add_argument("--activation", choices=ACTIVATION_NAMES, default="leaky_relu",
+                        help="hidden activation (default: leaky_relu)")
+    parser.add_argument("--alpha", type=float, default=0.01,
+                        help="negative slope of leaky_relu (default: 0.01)")
+    parser.add_argument("--init", choices=INIT_NAMES, default="he_normal",
+                        help="weight initialisation (default: he_normal)")
+    parser.add_argument("--dtype", choices=DTYPE_NAMES, default=default_dtype,
+                        help=f"computation dtype (default: {default_dtype})")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial parameters and the batch order (default: 0)")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="maximum epochs (default: 2000 on digits, 30 on the MNIST family)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="mini-batch size (default: 64)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: 0.001 on digits, 0.05 on the MNIST family)")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="L2 strength λ, normalised by the training-set size "
+                             "(MATH.md §6; default: 1e-4)")
+    parser.add_argument("--patience", type=_optional_int, default=None,
+                        help="early-stopping patience in epochs on the validation loss, or "
+                             "'none' (default: 10 on digits, 5 on the MNIST family)")
+    parser.add_argument("--min-delta", type=float, default=0.0,
+                        help="smallest validation-loss drop that counts (default: 0)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, ValueError, TypeError) as error:
+    except (UsageError, DatasetMissingError, ValueError, TypeError) as error:
         print(f"twinmlp: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -89,71 +195,200 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def load_data(args: argparse.Namespace, name: str | None = None) -> Dataset:
+    """The dataset the options name, from the data root."""
+    from shared.data import load_dataset
+
+    return load_dataset(name or args.dataset, args.data_root, getattr(args, "download", False))
+
+
+def model_config(args: argparse.Namespace, data: Dataset) -> ModelConfig:
+    """The architecture the options describe (layers default by dataset)."""
+    hidden = DATASET_DEFAULTS[data.name]["hidden"]
+    layers = args.layers or [data.n_features, *hidden, data.n_classes]
+    if layers[0] != data.n_features or layers[-1] != data.n_classes:
+        raise UsageError(f"--layers {','.join(map(str, layers))} does not fit {data.name}: "
+                         f"it needs {data.n_features} inputs and {data.n_classes} outputs")
+    return ModelConfig(tuple(layers), args.activation, args.alpha, args.init, args.dtype,
+                       args.seed)
+
+
+def train_config(args: argparse.Namespace, dataset: str) -> TrainConfig:
+    """The training options, with the dataset's defaults where none was given."""
+    defaults = DATASET_DEFAULTS[dataset]
+
+    def pick(name: str) -> Any:
+        value = getattr(args, name)
+        return defaults[name] if value is None else value
+
+    return TrainConfig(epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
+                       weight_decay=pick("weight_decay"),
+                       patience=defaults["patience"] if args.patience is None
+                       else (None if args.patience == "none" else args.patience),
+                       min_delta=args.min_delta)
+
+
+def make_model(backend: str, config: ModelConfig, device: str) -> Any:
+    """A fresh twin of ``backend`` built from ``config``."""
+    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
+                   seed=config.seed, dtype=config.dtype)
+    if backend == "numpy":
+        import numpy_impl
+        return numpy_impl.MLP(config.layer_sizes, **options)
+    import torch_impl
+    return torch_impl.MLP(config.layer_sizes, device=device, **options)
+
+
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
-    data = load_dataset(args.dataset)
-    print(data.summary())
-    layers = args.layers or [data.n_features, 32, data.n_classes]
+    from twinmlp.parity import compare_twins, to_numpy
+
+    data = load_data(args)
+    config = model_config(args, data)
+    training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
-    models, predictions = {}, {}
-    for backend in backends:
-        model = make_model(backend, args, layers)
+    models = {backend: make_model(backend, config, args.device) for backend in backends}
+    print(data.summary())
+    predictions = {}
+    for backend, model in models.items():
+        device = "cpu" if backend == "numpy" else args.device
         started = time.perf_counter()
         history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
-                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            weight_decay=args.weight_decay, patience=args.patience,
-                            min_delta=args.min_delta, verbose=not args.quiet)
+                            verbose=not args.quiet, **training.to_dict())
         seconds = time.perf_counter() - started
         predictions[backend] = to_numpy(model.predict(data.X_test))
-        models[backend] = model
         stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
-        print(f"{describe(backend, args)}: test accuracy "
+        per_epoch = 1000 * seconds / history.epochs_run
+        print(f"{backend:<5} ({device}, {config.dtype}): test accuracy "
               f"{100 * accuracy(data.y_test, predictions[backend]):.2f} % "
-              f"({history.epochs_run} epochs{stop}, {seconds:.1f} s)")
+              f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
+        if args.out is not None:
+            from twinmlp.runs import write_run
+
+            folder = args.out / backend if len(models) == 2 else args.out
+            write_run(folder, model, backend, device, data, training, history, seconds)
+            print(f"      run folder: {folder}")
     if len(models) == 2:
         verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
-                                predictions["numpy"], predictions["torch"], args.dtype)
+                                predictions["numpy"], predictions["torch"], config.dtype)
         print(verdict.line())
         return 0 if verdict.passed else 1
     return 0
 
 
-def load_dataset(name: str) -> Dataset:
-    """The dataset called ``name``."""
-    if name == "digits":
-        return load_digits()
-    raise UsageError(f"unknown dataset {name!r}")
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``twinmlp evaluate``: a checkpoint of either backend, scored by the chosen one."""
+    import numpy as np
+
+    from twinmlp.checkpoint import build_model, load_checkpoint
+    from twinmlp.parity import to_numpy
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    meta = checkpoint.meta
+    data = load_data(args, name=meta["dataset"])
+    if checkpoint.scaler is not None and not (
+            np.array_equal(checkpoint.scaler.mean, data.scaler.mean)
+            and np.array_equal(checkpoint.scaler.scale, data.scaler.scale)):
+        raise UsageError(f"the {data.name} data under this data root is scaled differently "
+                         f"from the data {args.checkpoint} was trained on")
+    model = build_model(checkpoint, args.backend, args.device)
+    predictions = to_numpy(model.predict(data.X_test))
+    device = "cpu" if args.backend == "numpy" else args.device
+    line = (f"{args.checkpoint}: trained by {meta['backend']} ({meta['device']}, "
+            f"{meta['dtype']}) on {data.name}; evaluated by {args.backend} ({device}): "
+            f"test accuracy {100 * accuracy(data.y_test, predictions):.2f} %")
+    if checkpoint.test_predictions is not None:
+        agreement = np.mean(predictions == checkpoint.test_predictions)
+        line += f", identical predictions to the training run {100 * agreement:.2f} %"
+    print(line)
+    return 0
 
 
-def make_model(backend: str, args: argparse.Namespace, layers: list[int]) -> Any:
-    """A fresh twin of ``backend`` built from the command-line options."""
-    options = dict(activation=args.activation, alpha=args.alpha, init=args.init,
-                   seed=args.seed, dtype=args.dtype)
-    if backend == "numpy":
-        import numpy_impl
-        return numpy_impl.MLP(layers, **options)
-    import torch_impl
-    return torch_impl.MLP(layers, device=args.device, **options)
+def run_parity(args: argparse.Namespace) -> int:
+    """``twinmlp parity``: lock-step drift table, drift.csv, drift.png; exit 1 on a break."""
+    import torch
+
+    from twinmlp.drift import lockstep
+    from twinmlp.plots import plot_drift
+
+    data = load_data(args)
+    config = model_config(args, data)
+    TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                weight_decay=args.weight_decay)  # validates the values
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_cuda else [])
+    print(f"{data.summary()}; lock-step numpy vs torch on {', '.join(devices)}, "
+          f"{config.dtype}, {args.epochs} epochs")
+    result = lockstep(data, config, devices, args.epochs, args.batch_size, args.lr,
+                      args.weight_decay, verbose=not args.quiet)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_drift_csv(result, args.out / "drift.csv")
+    plot_drift(result.steps, result.series, {config.dtype: result.tolerance},
+               args.out / "drift.png",
+               f"numpy_impl vs torch_impl, {data.name}, {config.dtype}, lr {args.lr}")
+    print(f"{'tensor':<24} {'max difference':>15} {'at step':>8} {'tolerance':>10}  verdict")
+    for name, peak, step, tolerance, ok in result.rows():
+        print(f"{name:<24} {peak:>15.3e} {step:>8d} {tolerance:>10.0e}  "
+              f"{'ok' if ok else 'BROKEN'}")
+    for name, agreement in result.agreement.items():
+        print(f"{name} test predictions identical to numpy: {100 * agreement:.2f} %")
+    print(f"parity {'PASS' if result.passed else 'FAIL'}; wrote {args.out / 'drift.csv'} "
+          f"and {args.out / 'drift.png'}")
+    return 0 if result.passed else 1
 
 
-def describe(backend: str, args: argparse.Namespace) -> str:
-    """``numpy (cpu, float32)``-style label."""
-    device = "cpu" if backend == "numpy" else args.device
-    return f"{backend:<5} ({device}, {args.dtype})"
+def write_drift_csv(result: Any, path: Path) -> None:
+    """One row per step, one column per tensor."""
+    from twinmlp.files import atomic_write_text
+
+    names = list(result.series)
+    lines = [",".join(["step", *names])]
+    for i, step in enumerate(result.steps):
+        lines.append(",".join([str(step), *(f"{result.series[n][i]:.6e}" for n in names)]))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """``twinmlp show NAME``."""
+    from twinmlp.show import side_by_side
+
+    print(side_by_side(args.name, args.width))
+    return 0
+
+
+def run_data_list(args: argparse.Namespace) -> int:
+    """``twinmlp data list``."""
+    from shared.idx import SOURCES
+
+    root = args.data_root or default_data_root()
+    print(f"data root: {root}")
+    print(f"{'digits':<14} ready      (bundled with scikit-learn)")
+    for name, source in SOURCES.items():
+        state = "ready" if source.is_ready(root) else "missing"
+        print(f"{name:<14} {state:<10} {source.raw_folder(root)}")
+    return 0
+
+
+def run_data_import(args: argparse.Namespace) -> int:
+    """``twinmlp data import NAME FOLDER``."""
+    from shared.idx import import_idx_folder
+
+    root = args.data_root or default_data_root()
+    target = import_idx_folder(args.name, args.folder, root)
+    print(f"imported {args.name} from {args.folder} into {target} (MD5 checked)")
+    return 0
 
 
 def _layer_list(text: str) -> list[int]:
     try:
-        sizes = [int(part) for part in text.split(",")]
+        return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers like 64,32,10, got {text!r}") from None
-    return sizes
 
 
-def _optional_int(text: str) -> int | None:
+def _optional_int(text: str) -> int | str:
     if text.lower() == "none":
-        return None
+        return "none"
     try:
         return int(text)
     except ValueError:

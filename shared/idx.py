@@ -1,0 +1,152 @@
+"""IDX files (the MNIST family's format) and importing them into torchvision's layout.
+
+torchvision's ``MNIST``/``FashionMNIST`` read ``ROOT/<Class>/raw/<name>-idx?-ubyte``
+(unzipped). :func:`import_idx_folder` puts a folder of the four ``.gz`` files there, after
+checking each file's MD5 against what is known of it.
+
+Known MD5s: torchvision's own table (of the ``.gz`` files it downloads). Debian's
+``dataset-fashion-mnist`` package re-compresses the upstream files, so its ``.gz`` bytes
+(and MD5s) differ while the images do not; for Fashion-MNIST the MD5s of the *unzipped*
+files are known too (taken from the Debian package 0.0~git20200523.55506a9-1, whose
+``.gz`` files dpkg's own md5sums vouch for), and either match is accepted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class IdxSource:
+    """One dataset of the MNIST family as torchvision lays it out."""
+
+    name: str
+    torchvision_class: str
+    gz_md5: dict[str, str]
+    content_md5: dict[str, str]
+
+    def raw_folder(self, root: Path) -> Path:
+        """Where torchvision looks for the unzipped files."""
+        return Path(root) / self.torchvision_class / "raw"
+
+    def is_ready(self, root: Path) -> bool:
+        """All four unzipped files are in place."""
+        return all((self.raw_folder(root) / name).is_file() for name in FILES)
+
+
+SOURCES = {
+    "mnist": IdxSource("mnist", "MNIST", {
+        "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+    }, {}),
+    "fashion-mnist": IdxSource("fashion-mnist", "FashionMNIST", {
+        "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
+    }, {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    }),
+}
+
+_DTYPE_CODES = {0x08: np.uint8}
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array as an IDX file (magic ``0x0000 08 ndim``, big-endian sizes)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I",
+                                                                      *array.shape)
+    Path(path).write_bytes(header + array.tobytes())
+
+
+def read_idx_header(data: bytes) -> tuple[int, ...]:
+    """The shape an IDX file declares; raises ``ValueError`` when it is not one."""
+    if len(data) < 4:
+        raise ValueError("too short to be an IDX file")
+    zero, code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or code not in _DTYPE_CODES or not 1 <= ndim <= 3:
+        raise ValueError("not an IDX file of unsigned bytes (bad magic number)")
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    if len(data) != 4 + 4 * ndim + int(np.prod(shape)):
+        raise ValueError(f"declares shape {shape} but holds {len(data)} bytes (truncated?)")
+    return tuple(shape)
+
+
+def md5(data: bytes) -> str:
+    """Hex MD5 of ``data``."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def verify(source: IdxSource, name: str, gz_bytes: bytes, content: bytes) -> str:
+    """Which known MD5 the file matches ("torchvision" or "content"); raises otherwise."""
+    if source.gz_md5.get(name) == md5(gz_bytes):
+        return "torchvision"
+    if source.content_md5.get(name) == md5(content):
+        return "content"
+    raise ValueError(
+        f"{name}.gz has MD5 {md5(gz_bytes)} (unzipped {md5(content)}), which matches no known "
+        f"copy of {source.name} (torchvision's is {source.gz_md5.get(name)}): not importing it")
+
+
+def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
+    """Check and unzip the four ``.gz`` files of ``source_dir`` into torchvision's layout
+    under ``root``; returns the raw folder. Nothing is written unless all four pass."""
+    source = SOURCES[name]
+    source_dir = Path(source_dir)
+    missing = [f"{f}.gz" for f in FILES if not (source_dir / f"{f}.gz").is_file()]
+    if missing:
+        raise ValueError(f"{source_dir} lacks {', '.join(missing)}: expected the four IDX .gz "
+                         f"files of {name}")
+    target = source.raw_folder(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=target.parent))
+    try:
+        counts = []
+        for file in FILES:
+            gz_bytes = (source_dir / f"{file}.gz").read_bytes()
+            try:
+                content = gzip.decompress(gz_bytes)
+                shape = read_idx_header(content)
+            except (OSError, EOFError, ValueError) as error:
+                raise ValueError(f"{source_dir / (file + '.gz')} is not a gzipped IDX file: "
+                                 f"{error}") from None
+            verify(source, file, gz_bytes, content)
+            counts.append(shape[0])
+            (staging / file).write_bytes(content)
+        if counts[0] != counts[1] or counts[2] != counts[3]:
+            raise ValueError(f"image and label counts differ: {counts}")
+        _replace_folder(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``, replacing an older copy only after the move works."""
+    for file in staging.iterdir():
+        with open(file, "rb") as handle:
+            os.fsync(handle.fileno())
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

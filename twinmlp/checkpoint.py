@@ -1,0 +1,136 @@
+"""Checkpoints that either backend can load: safetensors plus JSON metadata.
+
+One ``.safetensors`` file holds the parameters (``params.W1`` …), the scaler statistics
+(``scaler.mean``, ``scaler.scale``) and, when known, the test predictions of the run that
+wrote it (``test_predictions``). Its header metadata holds one JSON document under the key
+``twinmlp``: format version, model config, backend, device, dtype, dataset, training
+config, and a SHA-256 checksum of that metadata and of every tensor's name, dtype, shape
+and bytes.
+
+Files are written atomically (temporary file, flush + fsync, rename), and nothing here
+unpickles: a truncated or altered file meets one clear :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shared.config import ModelConfig
+from shared.data import Standardizer
+from twinmlp.files import atomic_write_bytes
+
+FORMAT_VERSION = 1
+FILENAME = "model.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be trusted or read."""
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds."""
+
+    params: dict[str, np.ndarray]
+    scaler: Standardizer | None
+    test_predictions: np.ndarray | None
+    meta: dict[str, Any]
+
+    @property
+    def model_config(self) -> ModelConfig:
+        """The architecture the parameters belong to."""
+        return ModelConfig(**self.meta["model_config"])
+
+
+def checksum(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
+    """SHA-256 over the metadata (less the checksum itself) and every tensor's name,
+    dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    fields = {key: value for key, value in meta.items() if key != "checksum"}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: Path, state: dict[str, np.ndarray], meta: dict[str, Any],
+                    scaler: Standardizer | None = None,
+                    test_predictions: np.ndarray | None = None) -> None:
+    """Write parameters (a state dict), scaler and predictions with ``meta`` to ``path``."""
+    from safetensors.numpy import save
+
+    tensors = {f"params.{name}": np.ascontiguousarray(value) for name, value in state.items()}
+    if scaler is not None:
+        tensors["scaler.mean"] = np.ascontiguousarray(scaler.mean)
+        tensors["scaler.scale"] = np.ascontiguousarray(scaler.scale)
+    if test_predictions is not None:
+        tensors["test_predictions"] = np.ascontiguousarray(test_predictions, dtype=np.int64)
+    header = {**meta, "format_version": FORMAT_VERSION}
+    header["checksum"] = checksum(tensors, header)
+    atomic_write_bytes(path, save(tensors, metadata={"twinmlp": json.dumps(header)}))
+
+
+def resolve_path(path: Path) -> Path:
+    """A run folder means the checkpoint inside it."""
+    path = Path(path)
+    return path / FILENAME if path.is_dir() else path
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Read and verify a checkpoint (format version and checksum)."""
+    from safetensors.numpy import load
+
+    path = resolve_path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    data = path.read_bytes()
+    try:
+        meta = json.loads(_safetensors_metadata(data)["twinmlp"])
+        tensors = load(data)
+    except Exception as error:  # safetensors, json and struct each raise their own kind
+        raise CheckpointError(f"checkpoint {path} is malformed or truncated "
+                              f"({type(error).__name__}: {str(error)[:120]})") from None
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this "
+                              f"twinmlp reads version {FORMAT_VERSION}")
+    if meta.get("checksum") != checksum(tensors, meta):
+        raise CheckpointError(f"checkpoint {path} fails its checksum: the file was altered "
+                              f"or damaged after it was written")
+    params = {name.removeprefix("params."): value for name, value in tensors.items()
+              if name.startswith("params.")}
+    scaler = (Standardizer(tensors["scaler.mean"], tensors["scaler.scale"])
+              if "scaler.mean" in tensors else None)
+    return Checkpoint(params, scaler, tensors.get("test_predictions"), meta)
+
+
+def _safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors header (8-byte length, then JSON)."""
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > len(data) - 8:
+        raise ValueError(f"header of {length} bytes runs past the end of the file")
+    return json.loads(data[8:8 + length])["__metadata__"]
+
+
+def build_model(checkpoint: Checkpoint, backend: str, device: str = "cpu") -> Any:
+    """A twin of ``backend`` holding the checkpoint's parameters."""
+    config = checkpoint.model_config
+    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
+                   seed=config.seed, dtype=config.dtype)
+    if backend == "numpy":
+        import numpy_impl
+        model = numpy_impl.MLP(config.layer_sizes, **options)
+    else:
+        import torch_impl
+        model = torch_impl.MLP(config.layer_sizes, device=device, **options)
+    model.load_state_dict(checkpoint.params)
+    return model
