@@ -72,8 +72,13 @@ def side_by_side(name: str, width: int | None = None) -> str:
     out = [f"{left_where:<{column}}   {right_where}", f"{'─' * column}   {'─' * column}"]
     for a, b in zip_longest(left, right, fillvalue=""):
         marker = " " if a.strip() == b.strip() else "≠"
-        a_parts = textwrap.wrap(a, column, drop_whitespace=False) or [""]
-        b_parts = textwrap.wrap(b, column, drop_whitespace=False) or [""]
+        a_parts, b_parts = _wrap(a, column), _wrap(b, column)
         for i, (pa, pb) in enumerate(zip_longest(a_parts, b_parts, fillvalue="")):
             out.append(f"{pa:<{column}} {marker if i == 0 else ' '} {pb}".rstrip())
     return "\n".join(out)
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """Wrap a source line, indenting its continuations four spaces past the line."""
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=True) or [""]
