@@ -1,4 +1,4 @@
-"""What a forward pass keeps for the backward pass (MATH.md §1, §5)."""
+"""What a forward pass keeps for the backward pass (MATH.md §1, §5, §13)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import Any
 class ForwardCache:
     """Arrays of one forward pass, in either backend.
 
-    ``activations[l]`` is ``A_l`` for ``l = 0 … L−1`` (``A_0 = X``), ``pre_activations[l]``
-    is ``Z_{l+1}`` for the hidden layers, ``logits`` is ``Z_L`` and ``probs`` is
-    ``softmax(Z_L)``.
+    For the hidden layers ``l = 1 … L−1``: ``pre_activations[l-1]`` is ``Z_l``,
+    ``outputs[l-1]`` is ``φ(Z_l)`` and ``masks[l-1]`` the scaled dropout mask ``D_l``
+    (``masks`` is None without dropout). ``activations[l]`` is ``A_l``, the input of layer
+    ``l+1`` (``A_0 = X``; ``A_l = φ(Z_l) ⊙ D_l`` with dropout, else ``φ(Z_l)`` itself).
+    ``logits`` is ``Z_L`` and ``probs`` is ``softmax(Z_L)``.
     """
 
     activations: list[Any]
     pre_activations: list[Any]
+    outputs: list[Any]
     logits: Any
     probs: Any
+    masks: list[Any] | None = None

@@ -13,10 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid")
+ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu")
 INIT_NAMES = ("he_normal", "glorot_uniform")
 DTYPE_NAMES = ("float32", "float64")
-OPTIMIZER_NAMES = ("sgd",)
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw")
+SCHEDULE_NAMES = ("constant", "step", "cosine")
+DROPOUT_RNG_NAMES = ("shared", "device")
 
 
 def invalid(owner: str, name: str, value: Any, expected: str) -> ValueError:
@@ -78,10 +80,14 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Options of the shared training loop (MATH.md §6, §7, §9, §10).
+    """Options of the shared training loop (MATH.md §6, §7, §9–§13).
 
-    ``seed`` drives the batch order; ``None`` means "the model's seed".
-    ``patience=None`` switches early stopping off.
+    ``seed`` drives the batch order and the dropout masks; ``None`` means "the model's
+    seed". ``patience=None`` switches early stopping off. ``momentum`` is used by the
+    ``momentum`` and ``nesterov`` optimizers, ``beta1``/``beta2``/``eps`` by ``adam`` and
+    ``adamw``; ``step_size``/``gamma`` by the ``step`` schedule and ``warmup_epochs``/
+    ``min_lr`` by ``cosine``. ``dropout_rng="device"`` lets the torch twin draw dropout
+    masks on its device (faster on a GPU, no parity with numpy_impl).
     """
 
     epochs: int = 100
@@ -92,6 +98,17 @@ class TrainConfig:
     min_delta: float = 0.0
     restore_best: bool = True
     optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    schedule: str = "constant"
+    step_size: int = 10
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+    min_lr: float = 0.0
+    dropout: float = 0.0
+    dropout_rng: str = "shared"
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -112,6 +129,26 @@ class TrainConfig:
                  self.restore_best, "True or False")
         _require(self.optimizer in OPTIMIZER_NAMES, owner, "optimizer", self.optimizer,
                  "one of " + ", ".join(OPTIMIZER_NAMES))
+        for name in ("momentum", "beta1", "beta2"):
+            value = getattr(self, name)
+            _require(_is_number(value) and 0 <= value < 1, owner, name, value,
+                     "a number in [0, 1)")
+        _require(_is_number(self.eps) and self.eps > 0, owner, "eps", self.eps,
+                 "a finite number > 0")
+        _require(self.schedule in SCHEDULE_NAMES, owner, "schedule", self.schedule,
+                 "one of " + ", ".join(SCHEDULE_NAMES))
+        _require(_is_int(self.step_size) and self.step_size >= 1, owner, "step_size",
+                 self.step_size, "an integer >= 1")
+        _require(_is_number(self.gamma) and 0 < self.gamma <= 1, owner, "gamma", self.gamma,
+                 "a number in (0, 1]")
+        _require(_is_int(self.warmup_epochs) and 0 <= self.warmup_epochs < self.epochs, owner,
+                 "warmup_epochs", self.warmup_epochs, "an integer in [0, epochs)")
+        _require(_is_number(self.min_lr) and 0 <= self.min_lr <= self.lr, owner, "min_lr",
+                 self.min_lr, "a number in [0, lr]")
+        _require(_is_number(self.dropout) and 0 <= self.dropout < 1, owner, "dropout",
+                 self.dropout, "a number in [0, 1)")
+        _require(self.dropout_rng in DROPOUT_RNG_NAMES, owner, "dropout_rng", self.dropout_rng,
+                 "one of " + ", ".join(DROPOUT_RNG_NAMES))
         _require(self.seed is None or (_is_int(self.seed) and self.seed >= 0), owner, "seed",
                  self.seed, "None or a non-negative integer")
 

@@ -18,6 +18,8 @@ from tqdm.auto import tqdm
 
 from shared.batching import batch_bounds, epoch_permutation
 from shared.config import ModelConfig, TrainConfig
+from shared.dropout import DropoutStep
+from shared.schedules import learning_rate
 
 
 class Trainable(Protocol):
@@ -34,9 +36,10 @@ class Trainable(Protocol):
     def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
         """The optimizer of ``config`` over this model's parameters (MATH.md §7)."""
 
-    def train_step(self, data: Any, batch: Any, optimizer: Any) -> tuple[Any, Any]:
-        """One update on the rows ``batch``; returns (summed loss, correct count) as
-        backend scalars."""
+    def train_step(self, data: Any, batch: Any, optimizer: Any,
+                   dropout: DropoutStep | None = None) -> tuple[Any, Any]:
+        """One update on the rows ``batch`` (with dropout when given); returns (summed
+        loss, correct count) as backend scalars."""
 
     def evaluate(self, data: Any) -> tuple[float, float]:
         """Mean loss (no L2 term) and accuracy on a prepared split."""
@@ -64,6 +67,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 
@@ -126,11 +130,15 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
                disable=not verbose, leave=False, dynamic_ncols=True)
     for epoch in bar:
         start_time = time.perf_counter()
+        optimizer.lr = learning_rate(config, epoch - 1)
         order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
         loss_total: Any = 0.0
         correct_total: Any = 0
-        for start, stop in bounds:
-            loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer)
+        for step, (start, stop) in enumerate(bounds):
+            dropout = (DropoutStep(config.dropout, seed, epoch - 1, step, config.dropout_rng)
+                       if config.dropout > 0 else None)
+            loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer,
+                                                 dropout)
             loss_total = loss_total + loss_sum
             correct_total = correct_total + correct
         # The one host read of the epoch.
@@ -143,7 +151,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         history.train_acc.append(train_acc)
         history.val_loss.append(val_loss)
         history.val_acc.append(val_acc)
-        history.lr.append(config.lr)
+        history.lr.append(optimizer.lr)
         history.seconds.append(time.perf_counter() - start_time)
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
                         val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}", refresh=False)
@@ -153,6 +161,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     bar.close()
 
     history.best_epoch = stopper.best_epoch
+    history.optimizer_state = optimizer.state_dict()
     if config.patience is not None and config.restore_best and stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     return history

@@ -289,3 +289,33 @@ def test_altered_metadata_fails_the_checksum(tmp_path: Path,
     path.write_bytes(altered)
     assert main(["evaluate", str(path)]) == 2
     assert "fails its checksum" in capsys.readouterr().err
+
+
+def test_optimizer_state_round_trips_through_the_checkpoint(tmp_path: Path) -> None:
+    import torch_impl
+
+    train_run(tmp_path / "run", "--backend", "numpy", "--dtype", "float64", "--optimizer",
+              "adam", "--lr", "0.01", "--schedule", "cosine", "--warmup-epochs", "2",
+              "--dropout", "0.2")
+    checkpoint = load_checkpoint(tmp_path / "run")
+    state = checkpoint.optimizer_state
+    assert int(state["step"]) == 8 * 18  # 8 epochs of 18 steps
+    assert set(state) == {"step"} | {f"{k}.{m}" for k in ("W1", "b1", "W2", "b2")
+                                     for m in ("exp_avg", "exp_avg_sq")}
+    optimizer = torch_impl.optim.make_optimizer("adam", 0.01)
+    optimizer.load_state_dict(state)
+    for key, value in optimizer.state_dict().items():
+        np.testing.assert_array_equal(value, state[key])
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["train_config"]
+    assert config["optimizer"] == "adam" and config["dropout"] == 0.2
+
+
+def test_train_help_lists_every_training_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.config import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for name in TrainConfig.__dataclass_fields__:
+        if name not in ("seed", "restore_best"):
+            assert f"--{name.replace('_', '-')}" in text, name

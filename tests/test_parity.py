@@ -139,3 +139,40 @@ def test_cuda_request_without_a_gpu_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match=r"device = 'cuda' is not available: torch finds no "
                                          r"CUDA GPU"):
         torch_impl.MLP([4, 3], device="cuda")
+
+
+# --- tiers 2 and 3 for every optimizer, schedule, activation and dropout (issue 5) ---
+
+FEATURE_CASES = [
+    ("sgd", "constant", "leaky_relu", 0.0), ("momentum", "step", "relu", 0.2),
+    ("nesterov", "cosine", "tanh", 0.0), ("adam", "cosine", "gelu", 0.3),
+    ("adamw", "step", "sigmoid", 0.1), ("adam", "constant", "leaky_relu", 0.5),
+    ("adamw", "cosine", "gelu", 0.0), ("momentum", "constant", "sigmoid", 0.0),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("optimizer", "schedule", "activation", "dropout"), FEATURE_CASES)
+def test_training_features_keep_parity(digits: Dataset, optimizer: str, schedule: str,
+                                       activation: str, dropout: float, dtype: str,
+                                       device: str) -> None:
+    options = dict(epochs=6, batch_size=64, lr=0.01 if optimizer.startswith("adam") else 0.05,
+                   weight_decay=1e-3, optimizer=optimizer, schedule=schedule, step_size=2,
+                   warmup_epochs=2, dropout=dropout, verbose=False)
+    mine = numpy_impl.MLP([64, 48, 32, 10], activation=activation, seed=3, dtype=dtype)
+    theirs = torch_impl.MLP([64, 48, 32, 10], activation=activation, seed=3, dtype=dtype,
+                            device=device)
+    history_a = mine.fit(digits.X_train, digits.y_train, digits.X_val, digits.y_val, **options)
+    history_b = theirs.fit(digits.X_train, digits.y_train, digits.X_val, digits.y_val,
+                           **options)
+    assert history_a.lr == history_b.lr
+    pred_a, pred_b = mine.predict(digits.X_test), to_numpy(theirs.predict(digits.X_test))
+    if dtype == "float64":
+        for name in mine.params:
+            assert_close(f"final {name}", mine.params[name], theirs.params[name], 1e-9)
+        np.testing.assert_array_equal(pred_a, pred_b)
+        for key, value in history_a.optimizer_state.items():
+            assert_close(f"optimizer {key}", value, history_b.optimizer_state[key], 1e-9)
+    else:
+        assert np.mean(pred_a == pred_b) >= 0.99

@@ -8,11 +8,15 @@ Every function keeps the dtype and device of its input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
 Array = torch.Tensor
+
+#: ``sqrt(2/π)`` of GELU's tanh form (MATH.md §4).
+GELU_C = math.sqrt(2 / math.pi)
 
 
 def leaky_relu(z: Array, alpha: float = 0.01) -> Array:
@@ -56,12 +60,24 @@ def sigmoid_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
     return a * (1 - a)
 
 
+def gelu(z: Array, alpha: float = 0.01) -> Array:
+    """``½ z (1 + tanh(c (z + 0.044715 z³)))``, ``c = sqrt(2/π)`` (MATH.md §4)."""
+    return 0.5 * z * (1 + torch.tanh(GELU_C * (z + 0.044715 * z * z * z)))
+
+
+def gelu_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
+    """``½ (1 + t) + ½ z (1 − t²) c (1 + 3·0.044715 z²)``, ``t = tanh(c (z + 0.044715 z³))``
+    (MATH.md §4)."""
+    t = torch.tanh(GELU_C * (z + 0.044715 * z * z * z))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * z * z)
+
+
 ACTIVATIONS: dict[str, Callable[..., Array]] = {
-    "leaky_relu": leaky_relu, "relu": relu, "tanh": tanh, "sigmoid": sigmoid,
+    "leaky_relu": leaky_relu, "relu": relu, "tanh": tanh, "sigmoid": sigmoid, "gelu": gelu,
 }
 DERIVATIVES: dict[str, Callable[..., Array]] = {
     "leaky_relu": leaky_relu_derivative, "relu": relu_derivative,
-    "tanh": tanh_derivative, "sigmoid": sigmoid_derivative,
+    "tanh": tanh_derivative, "sigmoid": sigmoid_derivative, "gelu": gelu_derivative,
 }
 
 

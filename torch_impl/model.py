@@ -11,6 +11,7 @@ import torch
 
 from shared.cache import ForwardCache
 from shared.config import ModelConfig, TrainConfig
+from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
 from shared.trainer import History, train
 from shared.validation import check_features, check_float_dtype, check_state, check_targets
@@ -57,6 +58,7 @@ class MLP:
         self.params: dict[str, Array] = {
             name: self._to_tensor(value) for name, value in init_params(self.config).items()
         }
+        self._device_generator: torch.Generator | None = None
 
     @property
     def n_layers(self) -> int:
@@ -122,17 +124,20 @@ class MLP:
         """One epoch's permutation, copied to the device once; steps slice it there."""
         return torch.from_numpy(order).to(self.device)
 
-    def make_optimizer(self, config: TrainConfig, n_train: int) -> optim.SGD:
-        """``config``'s optimizer with the L2 coefficient ``λ/N`` (MATH.md §6)."""
-        return optim.make_optimizer(config.optimizer, config.lr, config.weight_decay / n_train)
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> optim.Optimizer:
+        """``config``'s optimizer with the decay coefficient ``λ/N`` (MATH.md §6, §11)."""
+        return optim.make_optimizer(config.optimizer, config.lr, config.weight_decay / n_train,
+                                    config.momentum, (config.beta1, config.beta2), config.eps)
 
     def train_step(self, data: tuple[Array, Array], batch: Array,
-                   optimizer: optim.SGD) -> tuple[Array, Array]:
-        """One update on the rows ``batch``; returns (summed loss, correct count) as
-        device scalars, so nothing waits for the device here."""
+                   optimizer: optim.Optimizer,
+                   dropout: DropoutStep | None = None) -> tuple[Array, Array]:
+        """One update on the rows ``batch``, with dropout when given (MATH.md §13);
+        returns (summed loss, correct count) as device scalars, so nothing waits for the
+        device here."""
         X, y = data
         xb, yb = X.index_select(0, batch), y.index_select(0, batch)
-        cache = self._forward(xb)
+        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)))
         loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
         correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb)
         optimizer.step(self.params, self._backward(cache, yb))
@@ -153,17 +158,21 @@ class MLP:
 
     # --- internals: no validation, the arithmetic of MATH.md ---
 
-    def _forward(self, X: Array) -> ForwardCache:
+    def _forward(self, X: Array, masks: list[Array] | None = None) -> ForwardCache:
         activate = F.ACTIVATIONS[self.config.activation]
-        activations, pre_activations = [X], []
+        activations, pre_activations, outputs = [X], [], []
         A = X
         for layer in range(1, self.n_layers):
             Z = A @ self.params[f"W{layer}"] + self.params[f"b{layer}"]
             A = activate(Z, self.config.alpha)
             pre_activations.append(Z)
+            outputs.append(A)
+            if masks is not None:
+                A = A * masks[layer - 1]
             activations.append(A)
         logits = A @ self.params[f"W{self.n_layers}"] + self.params[f"b{self.n_layers}"]
-        return ForwardCache(activations, pre_activations, logits, F.softmax(logits))
+        return ForwardCache(activations, pre_activations, outputs, logits, F.softmax(logits),
+                            masks)
 
     def _backward(self, cache: ForwardCache, y: Array) -> dict[str, Array]:
         derivative = F.DERIVATIVES[self.config.activation]
@@ -173,9 +182,28 @@ class MLP:
             grads[f"W{layer}"] = cache.activations[layer - 1].T @ G
             grads[f"b{layer}"] = G.sum(dim=0)
             if layer > 1:
-                Z, A = cache.pre_activations[layer - 2], cache.activations[layer - 1]
+                Z, A = cache.pre_activations[layer - 2], cache.outputs[layer - 2]
                 G = (G @ self.params[f"W{layer}"].T) * derivative(Z, A, self.config.alpha)
+                if cache.masks is not None:
+                    G = G * cache.masks[layer - 2]
         return {name: grads[name] for name in param_names(self.n_layers)}
+
+    def _dropout_masks(self, dropout: DropoutStep | None, n_rows: int) -> list[Array] | None:
+        """Scaled masks ``D_l = K_l / (1 − p)`` of one step (MATH.md §13): the shared masks
+        copied to the device, or with ``dropout_rng="device"`` drawn there by torch."""
+        if dropout is None:
+            return None
+        widths = self.config.layer_sizes[1:-1]
+        scale = 1 / (1 - dropout.rate)
+        if dropout.rng == "device":
+            if self._device_generator is None:
+                self._device_generator = torch.Generator(self.device)
+                self._device_generator.manual_seed(dropout.seed)
+            return [(torch.rand((n_rows, width), generator=self._device_generator,
+                                device=self.device, dtype=self.dtype) >= dropout.rate
+                     ).to(self.dtype) * scale for width in widths]
+        return [self._to_tensor(keep) * scale
+                for keep in dropout.shared_masks(n_rows, widths)]
 
     def _shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: tuple(value.shape) for name, value in self.params.items()}

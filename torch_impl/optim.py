@@ -1,4 +1,9 @@
-"""Optimizers that update torch parameters in place (MATH.md §6, §7)."""
+"""Optimizers that update torch parameters in place (MATH.md §6, §7, §11).
+
+``weight_decay`` is always the coefficient ``δ = λ/N`` of MATH.md §6, applied to the
+weights (keys ``W…``) and never to the biases. State lives in a dict keyed like the
+parameters (``W1.exp_avg``, …, and ``step``) and round-trips through ``state_dict``.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +13,126 @@ import torch
 Array = torch.Tensor
 
 
-class SGD:
-    """Plain stochastic gradient descent with the L2 term of MATH.md §6 (MATH.md §7).
+def _is_weight(name: str) -> bool:
+    return name.startswith("W")
 
-    ``weight_decay`` is the coefficient on ``W`` in the gradient, i.e. ``λ/N``; it is
-    applied to the weights (keys ``W…``) and never to the biases.
-    """
+
+class Optimizer:
+    """Shared bookkeeping: learning rate, decay coefficient, state dict."""
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         self.lr = lr
         self.weight_decay = weight_decay
+        self.state: dict[str, Array] = {}
 
     def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
-        """``θ ← θ − η (g + (λ/N) θ)`` for weights, ``θ ← θ − η g`` for biases."""
-        for name, param in params.items():
-            grad = grads[name]
-            if self.weight_decay and name.startswith("W"):
-                grad = grad + param * self.weight_decay
-            param -= grad * self.lr
+        """Update ``params`` in place from ``grads``."""
+        raise NotImplementedError
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Optimizer state as NumPy arrays (plain SGD has none)."""
-        return {}
+        """Copies of the optimizer state as NumPy arrays (loadable by either backend)."""
+        return {key: value.detach().cpu().numpy().copy() for key, value in self.state.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Restore the state written by :meth:`state_dict`."""
+        """Restore the state written by :meth:`state_dict` (of either backend)."""
+        self.state = {key: torch.as_tensor(np.array(value, copy=True)) for key, value in
+                      state.items()}
+
+    def _on(self, param: Array, key: str) -> Array:
+        """State ``key`` on ``param``'s device and dtype (zeros when new); loaded state
+        arrives on the CPU and moves once."""
+        value = self.state.get(key)
+        if value is None:
+            value = torch.zeros_like(param)
+        elif value.device != param.device or value.dtype != param.dtype:
+            value = value.to(device=param.device, dtype=param.dtype)
+        self.state[key] = value
+        return value
+
+    def _coupled(self, name: str, param: Array, grad: Array) -> Array:
+        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6)."""
+        if self.weight_decay and _is_weight(name):
+            return grad + param * self.weight_decay
+        return grad
 
 
-def make_optimizer(name: str, lr: float, weight_decay: float = 0.0) -> SGD:
-    """The optimizer called ``name`` (validated by ``TrainConfig``)."""
-    if name != "sgd":
-        raise ValueError(f"optimizer = {name!r} is not allowed: expected one of sgd")
-    return SGD(lr, weight_decay)
+class SGD(Optimizer):
+    """SGD, optionally with momentum or Nesterov momentum (MATH.md §7, §11)."""
+
+    def __init__(self, lr: float, weight_decay: float = 0.0, momentum: float = 0.0,
+                 nesterov: bool = False) -> None:
+        super().__init__(lr, weight_decay)
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+        """``v ← μ v + g`` (``v = g`` at first), ``θ ← θ − η v`` (or ``η (g + μ v)``)."""
+        for name, param in params.items():
+            grad = self._coupled(name, param, grads[name])
+            if self.momentum:
+                key = f"{name}.momentum_buffer"
+                if key not in self.state:
+                    self.state[key] = grad.clone()
+                else:
+                    buffer = self._on(param, key)
+                    buffer *= self.momentum
+                    buffer += grad
+                buffer = self.state[key]
+                grad = grad + buffer * self.momentum if self.nesterov else buffer
+            param -= grad * self.lr
+
+
+class Adam(Optimizer):
+    """Adam with the L2 term coupled into the gradient (MATH.md §11)."""
+
+    decoupled = False
+
+    def __init__(self, lr: float, weight_decay: float = 0.0, betas: tuple[float, float] = (
+            0.9, 0.999), eps: float = 1e-8) -> None:
+        super().__init__(lr, weight_decay)
+        self.betas = betas
+        self.eps = eps
+
+    def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+        """``m ← m + (1 − β₁)(g − m)``, ``v ← β₂ v + (1 − β₂) g²``, then the bias-corrected
+        update ``θ ← θ − η/(1 − β₁ᵗ) · m / (sqrt(v)/sqrt(1 − β₂ᵗ) + ε)``."""
+        beta1, beta2 = self.betas
+        t = int(self.state.get("step", 0)) + 1
+        self.state["step"] = torch.tensor(t, dtype=torch.int64)
+        step_size = self.lr / (1 - beta1 ** t)
+        correction2_sqrt = (1 - beta2 ** t) ** 0.5
+        for name, param in params.items():
+            if self.decoupled:
+                grad = grads[name]
+                if self.weight_decay and _is_weight(name):
+                    param *= 1 - self.lr * self.weight_decay
+            else:
+                grad = self._coupled(name, param, grads[name])
+            m = self._on(param, f"{name}.exp_avg")
+            v = self._on(param, f"{name}.exp_avg_sq")
+            m += (grad - m) * (1 - beta1)
+            v *= beta2
+            v += grad * grad * (1 - beta2)
+            denominator = torch.sqrt(v) / correction2_sqrt + self.eps
+            param -= m / denominator * step_size
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay ``W ← W (1 − η δ)`` (MATH.md §11)."""
+
+    decoupled = True
+
+
+def make_optimizer(name: str, lr: float, weight_decay: float = 0.0, momentum: float = 0.9,
+                   betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> Optimizer:
+    """The optimizer called ``name``: sgd, momentum, nesterov, adam or adamw."""
+    if name == "sgd":
+        return SGD(lr, weight_decay)
+    if name in ("momentum", "nesterov"):
+        return SGD(lr, weight_decay, momentum=momentum, nesterov=name == "nesterov")
+    if name == "adam":
+        return Adam(lr, weight_decay, betas, eps)
+    if name == "adamw":
+        return AdamW(lr, weight_decay, betas, eps)
+    raise ValueError(f"optimizer = {name!r} is not allowed: expected one of sgd, momentum, "
+                     f"nesterov, adam, adamw")

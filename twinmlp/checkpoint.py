@@ -1,8 +1,9 @@
 """Checkpoints that either backend can load: safetensors plus JSON metadata.
 
-One ``.safetensors`` file holds the parameters (``params.W1`` …), the scaler statistics
-(``scaler.mean``, ``scaler.scale``) and, when known, the test predictions of the run that
-wrote it (``test_predictions``). Its header metadata holds one JSON document under the key
+One ``.safetensors`` file holds the parameters (``params.W1`` …), the optimizer state
+(``optim.W1.exp_avg`` …, ``optim.step``), the scaler statistics (``scaler.mean``,
+``scaler.scale``) and, when known, the test predictions of the run that wrote it
+(``test_predictions``). Its header metadata holds one JSON document under the key
 ``twinmlp``: format version, model config, backend, device, dtype, dataset, training
 config, and a SHA-256 checksum of that metadata and of every tensor's name, dtype, shape
 and bytes.
@@ -42,6 +43,7 @@ class Checkpoint:
     scaler: Standardizer | None
     test_predictions: np.ndarray | None
     meta: dict[str, Any]
+    optimizer_state: dict[str, np.ndarray]
 
     @property
     def model_config(self) -> ModelConfig:
@@ -56,7 +58,7 @@ def checksum(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
     fields = {key: value for key, value in meta.items() if key != "checksum"}
     digest.update(json.dumps(fields, sort_keys=True).encode())
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
+        array = np.asarray(tensors[name], order="C")
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
@@ -64,11 +66,15 @@ def checksum(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
 
 def save_checkpoint(path: Path, state: dict[str, np.ndarray], meta: dict[str, Any],
                     scaler: Standardizer | None = None,
-                    test_predictions: np.ndarray | None = None) -> None:
-    """Write parameters (a state dict), scaler and predictions with ``meta`` to ``path``."""
+                    test_predictions: np.ndarray | None = None,
+                    optimizer_state: dict[str, np.ndarray] | None = None) -> None:
+    """Write parameters (a state dict), scaler, predictions and optimizer state with
+    ``meta`` to ``path``."""
     from safetensors.numpy import save
 
-    tensors = {f"params.{name}": np.ascontiguousarray(value) for name, value in state.items()}
+    tensors = {f"params.{name}": np.array(value, order="C") for name, value in state.items()}
+    for name, value in (optimizer_state or {}).items():
+        tensors[f"optim.{name}"] = np.array(value, order="C")
     if scaler is not None:
         tensors["scaler.mean"] = np.ascontiguousarray(scaler.mean)
         tensors["scaler.scale"] = np.ascontiguousarray(scaler.scale)
@@ -110,7 +116,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
               if name.startswith("params.")}
     scaler = (Standardizer(tensors["scaler.mean"], tensors["scaler.scale"])
               if "scaler.mean" in tensors else None)
-    return Checkpoint(params, scaler, tensors.get("test_predictions"), meta)
+    optimizer_state = {name.removeprefix("optim."): value for name, value in tensors.items()
+                       if name.startswith("optim.")}
+    return Checkpoint(params, scaler, tensors.get("test_predictions"), meta, optimizer_state)
 
 
 def _safetensors_metadata(data: bytes) -> dict[str, str]:

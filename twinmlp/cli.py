@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.config import ACTIVATION_NAMES, DTYPE_NAMES, INIT_NAMES, ModelConfig, TrainConfig
+from shared.config import (
+    ACTIVATION_NAMES,
+    DROPOUT_RNG_NAMES,
+    DTYPE_NAMES,
+    INIT_NAMES,
+    OPTIMIZER_NAMES,
+    SCHEDULE_NAMES,
+    ModelConfig,
+    TrainConfig,
+)
 from shared.data import DATASET_NAMES, Dataset, DatasetMissingError, default_data_root
 from shared.metrics import accuracy
 
@@ -180,6 +189,30 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                              "'none' (default: 10 on digits, 5 on the MNIST family)")
     parser.add_argument("--min-delta", type=float, default=0.0,
                         help="smallest validation-loss drop that counts (default: 0)")
+    group = parser.add_argument_group("optimizer, schedule and dropout (MATH.md §11–§13)")
+    group.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="sgd",
+                       help="sgd, momentum, nesterov, adam or adamw (default: sgd)")
+    group.add_argument("--momentum", type=float, default=0.9,
+                       help="momentum μ of momentum/nesterov (default: 0.9)")
+    group.add_argument("--beta1", type=float, default=0.9, help="Adam β₁ (default: 0.9)")
+    group.add_argument("--beta2", type=float, default=0.999, help="Adam β₂ (default: 0.999)")
+    group.add_argument("--eps", type=float, default=1e-8, help="Adam ε (default: 1e-8)")
+    group.add_argument("--schedule", choices=SCHEDULE_NAMES, default="constant",
+                       help="learning-rate schedule: constant, step or cosine (with linear "
+                            "warm-up) (default: constant)")
+    group.add_argument("--step-size", type=int, default=10,
+                       help="epochs between decays of the step schedule (default: 10)")
+    group.add_argument("--gamma", type=float, default=0.1,
+                       help="decay factor of the step schedule (default: 0.1)")
+    group.add_argument("--warmup-epochs", type=int, default=0,
+                       help="linear warm-up epochs of the cosine schedule (default: 0)")
+    group.add_argument("--min-lr", type=float, default=0.0,
+                       help="final learning rate of the cosine schedule (default: 0)")
+    group.add_argument("--dropout", type=float, default=0.0,
+                       help="dropout rate p on hidden layers (default: 0, off)")
+    group.add_argument("--dropout-rng", choices=DROPOUT_RNG_NAMES, default="shared",
+                       help="shared: masks from the shared seeded generator (parity holds); "
+                            "device: the torch twin draws them on its device (default: shared)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,11 +254,15 @@ def train_config(args: argparse.Namespace, dataset: str) -> TrainConfig:
         value = getattr(args, name)
         return defaults[name] if value is None else value
 
+    patience = defaults["patience"] if args.patience is None else args.patience
     return TrainConfig(epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
                        weight_decay=pick("weight_decay"),
-                       patience=defaults["patience"] if args.patience is None
-                       else (None if args.patience == "none" else args.patience),
-                       min_delta=args.min_delta)
+                       patience=None if patience == "none" else patience,
+                       min_delta=args.min_delta, optimizer=args.optimizer,
+                       momentum=args.momentum, beta1=args.beta1, beta2=args.beta2,
+                       eps=args.eps, schedule=args.schedule, step_size=args.step_size,
+                       gamma=args.gamma, warmup_epochs=args.warmup_epochs, min_lr=args.min_lr,
+                       dropout=args.dropout, dropout_rng=args.dropout_rng)
 
 
 def make_model(backend: str, config: ModelConfig, device: str) -> Any:

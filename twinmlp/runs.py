@@ -66,7 +66,8 @@ def write_run(out: Path, model: Any, backend: str, device: str, data: Dataset,
                         seconds)
     atomic_write_text(out / "config.json", json.dumps(meta, indent=2) + "\n")
     atomic_write_text(out / "history.csv", history_csv(history))
-    save_checkpoint(out / FILENAME, model.state_dict(), meta, data.scaler, predictions)
+    save_checkpoint(out / FILENAME, model.state_dict(), meta, data.scaler, predictions,
+                    history.optimizer_state)
     title = f"{backend} ({device}, {model.config.dtype}) on {data.name}"
     plot_curves(history, out / "curves.png", title)
     plot_confusion(confusion_matrix(data.y_test, predictions, data.n_classes),
