@@ -46,10 +46,11 @@ class ScriptedModel:
         self.epoch += 1
         return order
 
-    def make_optimizer(self, config: TrainConfig, n_train: int) -> None:
-        return None
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
+        return numpy_impl.optim.SGD(config.lr)
 
-    def train_step(self, data: Any, batch: np.ndarray, optimizer: Any) -> tuple[float, int]:
+    def train_step(self, data: Any, batch: np.ndarray, optimizer: Any,
+                   dropout: Any = None) -> tuple[float, int]:
         self.batches.append(batch.tolist())
         return 0.0, 0
 
