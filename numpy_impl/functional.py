@@ -1,8 +1,11 @@
 """Activations, softmax and cross-entropy on NumPy arrays (MATH.md §2–§4).
 
 Each activation sits beside its derivative; both are keyed by name in
-:data:`ACTIVATIONS` and :data:`DERIVATIVES`. A derivative takes the pre-activation ``z``
-and the activation ``a = φ(z)`` (tanh and sigmoid reuse ``a``), and returns ``φ'(z)``.
+:data:`ACTIVATIONS` and :data:`DERIVATIVES`. A derivative takes the pre-activation ``z``,
+the activation ``a = φ(z)`` (tanh and sigmoid reuse ``a``) and the incoming gradient, and
+multiplies that gradient by ``φ'(z)`` in place (as scikit-learn's ``inplace_*_derivative``
+do), which is all backpropagation needs of it (MATH.md §5). Functions that take ``out``
+write into that buffer instead of allocating (the training step reuses its buffers).
 Every function keeps the dtype of its input.
 """
 
@@ -19,57 +22,79 @@ Array = np.ndarray
 GELU_C = math.sqrt(2 / math.pi)
 
 
-def leaky_relu(z: Array, alpha: float = 0.01) -> Array:
-    """``z`` if ``z > 0`` else ``α z`` (MATH.md §4)."""
-    return np.where(z > 0, z, z * z.dtype.type(alpha))
+def linear(a: Array, w: Array, b: Array, out: Array | None = None) -> Array:
+    """``Z = A @ W + b`` (MATH.md §1), into ``out`` when given."""
+    z = np.matmul(a, w, out=out)
+    z += b
+    return z
 
 
-def leaky_relu_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
-    """``1`` if ``z > 0`` else ``α``, α also at ``z = 0`` (MATH.md §4)."""
-    return np.where(z > 0, z.dtype.type(1), z.dtype.type(alpha))
+def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
+    """``z`` if ``z > 0`` else ``α z`` (MATH.md §4), computed as ``max(z, α z)``, which is
+    the same for ``0 ≤ α < 1`` and needs no mask."""
+    scaled = np.multiply(z, alpha, out=out)
+    return np.maximum(z, scaled, out=scaled)
 
 
-def relu(z: Array, alpha: float = 0.01) -> Array:
+def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``α``, α also at ``z = 0``
+    (MATH.md §4)."""
+    return np.multiply(grad, alpha, out=grad, where=z <= 0)
+
+
+def relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``max(z, 0)`` (MATH.md §4); ``alpha`` is ignored."""
-    return np.maximum(z, z.dtype.type(0))
+    return np.maximum(z, 0, out=out)
 
 
-def relu_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
-    """``1`` if ``z > 0`` else ``0`` (MATH.md §4)."""
-    return (z > 0).astype(z.dtype)
+def relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``0`` (MATH.md §4)."""
+    np.copyto(grad, 0, where=z <= 0)
+    return grad
 
 
-def tanh(z: Array, alpha: float = 0.01) -> Array:
+def tanh(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``tanh z`` (MATH.md §4)."""
-    return np.tanh(z)
+    return np.tanh(z, out=out)
 
 
-def tanh_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
-    """``1 − tanh² z = 1 − a²`` (MATH.md §4)."""
-    return 1 - a * a
+def tanh_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1 − tanh² z = 1 − a²`` (MATH.md §4)."""
+    grad *= 1 - a * a
+    return grad
 
 
-def sigmoid(z: Array, alpha: float = 0.01) -> Array:
+def sigmoid(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``1 / (1 + e^{−z})`` without overflow (MATH.md §4)."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return _into(np.where(z >= 0, 1 / (1 + e), e / (1 + e)), out)
 
 
-def sigmoid_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
-    """``σ(z)(1 − σ(z)) = a (1 − a)`` (MATH.md §4)."""
-    return a * (1 - a)
+def sigmoid_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = σ(z)(1 − σ(z)) = a (1 − a)`` (MATH.md §4)."""
+    grad *= a * (1 - a)
+    return grad
 
 
-def gelu(z: Array, alpha: float = 0.01) -> Array:
+def gelu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``½ z (1 + tanh(c (z + 0.044715 z³)))``, ``c = sqrt(2/π)`` (MATH.md §4)."""
-    return 0.5 * z * (1 + np.tanh(GELU_C * (z + 0.044715 * z * z * z)))
+    return _into(0.5 * z * (1 + np.tanh(GELU_C * (z + 0.044715 * z * z * z))), out)
 
 
-def gelu_derivative(z: Array, a: Array, alpha: float = 0.01) -> Array:
-    """``½ (1 + t) + ½ z (1 − t²) c (1 + 3·0.044715 z²)``, ``t = tanh(c (z + 0.044715 z³))``
-    (MATH.md §4)."""
+def gelu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = ½ (1 + t) + ½ z (1 − t²) c (1 + 3·0.044715 z²)``,
+    ``t = tanh(c (z + 0.044715 z³))`` (MATH.md §4)."""
     t = np.tanh(GELU_C * (z + 0.044715 * z * z * z))
-    return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * z * z)
+    grad *= 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * z * z)
+    return grad
+
+
+def _into(value: Array, out: Array | None) -> Array:
+    """``value``, copied into ``out`` when a buffer is given."""
+    if out is None:
+        return value
+    out[...] = value
+    return out
 
 
 ACTIVATIONS: dict[str, Callable[..., Array]] = {
@@ -81,11 +106,12 @@ DERIVATIVES: dict[str, Callable[..., Array]] = {
 }
 
 
-def softmax(z: Array) -> Array:
-    """Row-wise softmax with the row maximum subtracted (MATH.md §2)."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
+def softmax(z: Array, out: Array | None = None) -> Array:
+    """Row-wise softmax with the row maximum subtracted (MATH.md §2); ``out`` may be ``z``."""
+    shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    e = np.exp(shifted, out=shifted)
+    e /= e.sum(axis=1, keepdims=True)
+    return e
 
 
 def log_softmax(z: Array) -> Array:
@@ -104,11 +130,11 @@ def cross_entropy(logits: Array, y: Array) -> Array:
     return -(y * logp).sum() / n
 
 
-def cross_entropy_grad(probs: Array, y: Array) -> Array:
+def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None) -> Array:
     """``(P − Y) / n``, the gradient of the mean cross-entropy at the logits (MATH.md §3);
-    integer labels subtract 1 in place instead of building ``Y``."""
+    integer labels subtract 1 in place instead of building ``Y``. ``out`` may be ``probs``."""
     n = probs.shape[0]
-    grad = probs.copy()
+    grad = probs.copy() if out is None else _into(probs, out)
     if y.ndim == 1:
         grad[np.arange(n), y] -= 1
     else:

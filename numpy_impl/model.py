@@ -9,7 +9,7 @@ import numpy as np
 
 from numpy_impl import functional as F
 from numpy_impl import optim
-from shared.cache import ForwardCache
+from shared.cache import ForwardCache, step_buffer_shapes
 from shared.config import ModelConfig, TrainConfig
 from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
@@ -51,6 +51,7 @@ class MLP:
         self.params: dict[str, Array] = {
             name: value.astype(self.dtype) for name, value in init_params(self.config).items()
         }
+        self._step_buffers: dict[int, dict[str, Array]] = {}
 
     @property
     def n_layers(self) -> int:
@@ -127,11 +128,13 @@ class MLP:
         """One update on the rows ``batch``, with dropout when given (MATH.md §13);
         returns (summed loss, correct count)."""
         X, y = data
-        xb, yb = X[batch], y[batch]
-        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)))
+        buffers = self._buffers(len(batch))
+        xb = np.take(X, batch, axis=0, out=buffers["x"])  # one contiguous gather
+        yb = np.take(y, batch, out=buffers["y"])
+        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers)
         loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
         correct = np.count_nonzero(cache.probs.argmax(axis=1) == yb)
-        optimizer.step(self.params, self._backward(cache, yb))
+        optimizer.step(self.params, self._backward(cache, yb, buffers))
         return loss_sum, correct
 
     def evaluate(self, data: tuple[Array, Array]) -> tuple[float, float]:
@@ -147,35 +150,54 @@ class MLP:
 
     # --- internals: no validation, the arithmetic of MATH.md ---
 
-    def _forward(self, X: Array, masks: list[Array] | None = None) -> ForwardCache:
+    def _forward(self, X: Array, masks: list[Array] | None = None,
+                 buffers: dict[str, Array] | None = None) -> ForwardCache:
+        # With ``buffers`` (the training step's) every array is written into a reused one.
+        buffer = (buffers or {}).get
         activate = F.ACTIVATIONS[self.config.activation]
         activations, pre_activations, outputs = [X], [], []
         A = X
         for layer in range(1, self.n_layers):
-            Z = A @ self.params[f"W{layer}"] + self.params[f"b{layer}"]
-            A = activate(Z, self.config.alpha)
+            Z = F.linear(A, self.params[f"W{layer}"], self.params[f"b{layer}"],
+                         out=buffer(f"Z{layer}"))
+            A = activate(Z, self.config.alpha, out=buffer(f"A{layer}"))
             pre_activations.append(Z)
             outputs.append(A)
             if masks is not None:
                 A = A * masks[layer - 1]
             activations.append(A)
-        logits = A @ self.params[f"W{self.n_layers}"] + self.params[f"b{self.n_layers}"]
-        return ForwardCache(activations, pre_activations, outputs, logits, F.softmax(logits),
-                            masks)
+        logits = F.linear(A, self.params[f"W{self.n_layers}"], self.params[f"b{self.n_layers}"],
+                          out=buffer("logits"))
+        probs = F.softmax(logits, out=buffer("probs"))
+        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks)
 
-    def _backward(self, cache: ForwardCache, y: Array) -> dict[str, Array]:
+    def _backward(self, cache: ForwardCache, y: Array,
+                  buffers: dict[str, Array] | None = None) -> dict[str, Array]:
+        # With ``buffers`` the gradient at the logits overwrites ``cache.probs``.
+        buffer = (buffers or {}).get
         derivative = F.DERIVATIVES[self.config.activation]
         grads: dict[str, Array] = {}
-        G = F.cross_entropy_grad(cache.probs, y)
+        G = F.cross_entropy_grad(cache.probs, y, out=buffer("probs"))
         for layer in range(self.n_layers, 0, -1):
-            grads[f"W{layer}"] = cache.activations[layer - 1].T @ G
-            grads[f"b{layer}"] = G.sum(axis=0)
+            grads[f"W{layer}"] = np.matmul(cache.activations[layer - 1].T, G,
+                                           out=buffer(f"dW{layer}"))
+            grads[f"b{layer}"] = np.sum(G, axis=0, out=buffer(f"db{layer}"))
             if layer > 1:
+                G = np.matmul(G, self.params[f"W{layer}"].T, out=buffer(f"G{layer - 1}"))
                 Z, A = cache.pre_activations[layer - 2], cache.outputs[layer - 2]
-                G = (G @ self.params[f"W{layer}"].T) * derivative(Z, A, self.config.alpha)
+                G = derivative(Z, A, G, self.config.alpha)
                 if cache.masks is not None:
-                    G = G * cache.masks[layer - 2]
+                    G *= cache.masks[layer - 2]
         return {name: grads[name] for name in param_names(self.n_layers)}
+
+    def _buffers(self, n_rows: int) -> dict[str, Array]:
+        """The arrays the training step reuses for batches of ``n_rows``, made once."""
+        if n_rows not in self._step_buffers:
+            shapes = step_buffer_shapes(self.config.layer_sizes, n_rows)
+            buffers = {name: np.empty(shape, self.dtype) for name, shape in shapes.items()}
+            buffers["y"] = np.empty(n_rows, np.intp)
+            self._step_buffers[n_rows] = buffers
+        return self._step_buffers[n_rows]
 
     def _dropout_masks(self, dropout: DropoutStep | None, n_rows: int) -> list[Array] | None:
         """Scaled masks ``D_l = K_l / (1 − p)`` of one step (MATH.md §13)."""

@@ -23,3 +23,20 @@ class ForwardCache:
     logits: Any
     probs: Any
     masks: list[Any] | None = None
+
+
+def step_buffer_shapes(layer_sizes: tuple[int, ...], n_rows: int) -> dict[str, tuple[int, ...]]:
+    """Shapes of the arrays one training step reuses for batches of ``n_rows``: the batch
+    ``x``, per hidden layer ``Z``, ``A`` and the back-propagated ``G``, the ``logits`` and
+    ``probs`` (which the backward pass overwrites with ``(P − Y)/n``), and one gradient
+    ``dW``/``db`` per parameter (MATH.md §1, §5)."""
+    shapes: dict[str, tuple[int, ...]] = {"x": (n_rows, layer_sizes[0]),
+                                          "logits": (n_rows, layer_sizes[-1]),
+                                          "probs": (n_rows, layer_sizes[-1])}
+    for layer in range(1, len(layer_sizes) - 1):
+        for kind in ("Z", "A", "G"):
+            shapes[f"{kind}{layer}"] = (n_rows, layer_sizes[layer])
+    for layer in range(1, len(layer_sizes)):
+        shapes[f"dW{layer}"] = (layer_sizes[layer - 1], layer_sizes[layer])
+        shapes[f"db{layer}"] = (layer_sizes[layer],)
+    return shapes

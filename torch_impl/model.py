@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from shared.cache import ForwardCache
+from shared.cache import ForwardCache, step_buffer_shapes
 from shared.config import ModelConfig, TrainConfig
 from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
@@ -58,6 +58,7 @@ class MLP:
         self.params: dict[str, Array] = {
             name: self._to_tensor(value) for name, value in init_params(self.config).items()
         }
+        self._step_buffers: dict[int, dict[str, Array]] = {}
         self._device_generator: torch.Generator | None = None
 
     @property
@@ -136,11 +137,13 @@ class MLP:
         returns (summed loss, correct count) as device scalars, so nothing waits for the
         device here."""
         X, y = data
-        xb, yb = X.index_select(0, batch), y.index_select(0, batch)
-        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)))
+        buffers = self._buffers(len(batch))
+        xb = torch.index_select(X, 0, batch, out=buffers["x"])  # one contiguous gather
+        yb = torch.index_select(y, 0, batch, out=buffers["y"])
+        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers)
         loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
         correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb)
-        optimizer.step(self.params, self._backward(cache, yb))
+        optimizer.step(self.params, self._backward(cache, yb, buffers))
         return loss_sum, correct
 
     def evaluate(self, data: tuple[Array, Array]) -> tuple[float, float]:
@@ -158,35 +161,55 @@ class MLP:
 
     # --- internals: no validation, the arithmetic of MATH.md ---
 
-    def _forward(self, X: Array, masks: list[Array] | None = None) -> ForwardCache:
+    def _forward(self, X: Array, masks: list[Array] | None = None,
+                 buffers: dict[str, Array] | None = None) -> ForwardCache:
+        # With ``buffers`` (the training step's) every array is written into a reused one.
+        buffer = (buffers or {}).get
         activate = F.ACTIVATIONS[self.config.activation]
         activations, pre_activations, outputs = [X], [], []
         A = X
         for layer in range(1, self.n_layers):
-            Z = A @ self.params[f"W{layer}"] + self.params[f"b{layer}"]
-            A = activate(Z, self.config.alpha)
+            Z = F.linear(A, self.params[f"W{layer}"], self.params[f"b{layer}"],
+                         out=buffer(f"Z{layer}"))
+            A = activate(Z, self.config.alpha, out=buffer(f"A{layer}"))
             pre_activations.append(Z)
             outputs.append(A)
             if masks is not None:
                 A = A * masks[layer - 1]
             activations.append(A)
-        logits = A @ self.params[f"W{self.n_layers}"] + self.params[f"b{self.n_layers}"]
-        return ForwardCache(activations, pre_activations, outputs, logits, F.softmax(logits),
-                            masks)
+        logits = F.linear(A, self.params[f"W{self.n_layers}"], self.params[f"b{self.n_layers}"],
+                          out=buffer("logits"))
+        probs = F.softmax(logits, out=buffer("probs"))
+        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks)
 
-    def _backward(self, cache: ForwardCache, y: Array) -> dict[str, Array]:
+    def _backward(self, cache: ForwardCache, y: Array,
+                  buffers: dict[str, Array] | None = None) -> dict[str, Array]:
+        # With ``buffers`` the gradient at the logits overwrites ``cache.probs``.
+        buffer = (buffers or {}).get
         derivative = F.DERIVATIVES[self.config.activation]
         grads: dict[str, Array] = {}
-        G = F.cross_entropy_grad(cache.probs, y)
+        G = F.cross_entropy_grad(cache.probs, y, out=buffer("probs"))
         for layer in range(self.n_layers, 0, -1):
-            grads[f"W{layer}"] = cache.activations[layer - 1].T @ G
-            grads[f"b{layer}"] = G.sum(dim=0)
+            grads[f"W{layer}"] = torch.matmul(cache.activations[layer - 1].T, G,
+                                              out=buffer(f"dW{layer}"))
+            grads[f"b{layer}"] = torch.sum(G, dim=0, out=buffer(f"db{layer}"))
             if layer > 1:
+                G = torch.matmul(G, self.params[f"W{layer}"].T, out=buffer(f"G{layer - 1}"))
                 Z, A = cache.pre_activations[layer - 2], cache.outputs[layer - 2]
-                G = (G @ self.params[f"W{layer}"].T) * derivative(Z, A, self.config.alpha)
+                G = derivative(Z, A, G, self.config.alpha)
                 if cache.masks is not None:
-                    G = G * cache.masks[layer - 2]
+                    G *= cache.masks[layer - 2]
         return {name: grads[name] for name in param_names(self.n_layers)}
+
+    def _buffers(self, n_rows: int) -> dict[str, Array]:
+        """The arrays the training step reuses for batches of ``n_rows``, made once."""
+        if n_rows not in self._step_buffers:
+            shapes = step_buffer_shapes(self.config.layer_sizes, n_rows)
+            buffers = {name: torch.empty(shape, dtype=self.dtype, device=self.device)
+                       for name, shape in shapes.items()}
+            buffers["y"] = torch.empty(n_rows, dtype=torch.int64, device=self.device)
+            self._step_buffers[n_rows] = buffers
+        return self._step_buffers[n_rows]
 
     def _dropout_masks(self, dropout: DropoutStep | None, n_rows: int) -> list[Array] | None:
         """Scaled masks ``D_l = K_l / (1 − p)`` of one step (MATH.md §13): the shared masks

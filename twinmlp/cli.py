@@ -124,6 +124,43 @@ def build_parser() -> argparse.ArgumentParser:
                       help="total width in characters (default: the terminal's)")
     show.set_defaults(handler=run_show)
 
+    bench = commands.add_parser(
+        "bench", help="seconds per epoch of the twins against torch-autograd and scikit-learn",
+        description="Time whole training epochs (float32) over a grid of backend × device × "
+                    "batch size × hidden widths, beside the anchors torch nn.Sequential + "
+                    "autograd + optim.SGD and scikit-learn's MLPClassifier(solver='sgd'); "
+                    "report s/epoch, samples/s, GFLOP/s and the share of the float32 matmul "
+                    "peak measured in the same run. Writes bench.json, bench.csv, bench.png.",
+        epilog="examples:\n  twinmlp bench --out docs/bench\n"
+               "  twinmlp bench --dataset digits --hidden 32 --batch-sizes 64\n"
+               "  twinmlp bench --devices cpu,cuda --batch-sizes 128,4096 --no-anchors",
+        formatter_class=formatter)
+    bench.add_argument("--dataset", choices=("random", *DATASET_NAMES), default="random",
+                       help="random data of MNIST shape (60,000 × 784, offline; default) or a "
+                            "real dataset's training split")
+    bench.add_argument("--data-root", type=Path, default=None, help="data root")
+    bench.add_argument("--samples", type=int, default=None,
+                       help="use the first N training rows (default: all)")
+    bench.add_argument("--backends", type=_name_list, default=["numpy", "torch"],
+                       help="comma-separated twins to time (default: numpy,torch)")
+    bench.add_argument("--devices", type=_name_list, default=None,
+                       help="comma-separated torch devices (default: cpu, plus cuda where "
+                            "present)")
+    bench.add_argument("--batch-sizes", type=_int_list, default=[32, 128, 512, 2048],
+                       help="comma-separated batch sizes (default: 32,128,512,2048)")
+    bench.add_argument("--hidden", type=_int_list, action="append", default=None,
+                       help="hidden widths, comma-separated; repeat for several "
+                            "architectures (default: 256)")
+    bench.add_argument("--repeats", type=int, default=3,
+                       help="timed epochs per cell; the median is reported (default: 3)")
+    bench.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default: 1)")
+    bench.add_argument("--no-anchors", action="store_true",
+                       help="time the twins only, not torch-autograd and scikit-learn")
+    bench.add_argument("--out", type=Path, default=Path("runs/bench"),
+                       help="folder for bench.json, bench.csv, bench.png (default: runs/bench)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(handler=run_bench_command)
+
     data = commands.add_parser("data", help="list datasets, import IDX folders",
                                description="Manage the datasets under the data root.",
                                epilog=EXAMPLES, formatter_class=formatter)
@@ -392,6 +429,52 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench_command(args: argparse.Namespace) -> int:
+    """``twinmlp bench``: the grid, a table on screen, JSON, CSV and PNG."""
+    import platform
+
+    import numpy as np
+    import torch
+
+    from twinmlp import bench
+
+    if args.dataset == "random":
+        rng = np.random.default_rng(0)
+        n = args.samples or 60000
+        X = rng.standard_normal((n, 784)).astype(np.float32)
+        y = rng.integers(0, 10, size=n)
+        n_classes, source = 10, f"random data of MNIST shape ({n} × 784)"
+    else:
+        data = load_data(args, name=args.dataset)
+        rows = slice(0, args.samples)
+        X, y = data.X_train[rows].astype(np.float32), data.y_train[rows]
+        n_classes, source = data.n_classes, f"{data.name} training split ({len(y)} rows)"
+    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError(f"device {device!r} is not available: torch finds no CUDA GPU")
+    for value, name in ((args.repeats, "--repeats"), (args.warmup + 1, "--warmup")):
+        if value < 1:
+            raise UsageError(f"{name} must be positive")
+    if any(b < 1 for b in args.batch_sizes):
+        raise UsageError("--batch-sizes must be positive integers")
+    cells = bench.plan(args.backends, devices, args.batch_sizes, args.hidden or [[256]],
+                       anchors=not args.no_anchors)
+    print(f"bench: {source}, float32, {len(cells)} cells, median of {args.repeats} epochs "
+          f"after {args.warmup} warm-up")
+    results, peaks = bench.run_bench(X, y, n_classes, cells, args.warmup, args.repeats,
+                                     verbose=not args.quiet)
+    print(bench.table(results, peaks))
+    meta = {"source": source, "command": "twinmlp " + " ".join(sys.argv[1:]),
+            "machine": platform.processor() or platform.machine(),
+            "torch": torch.__version__, "numpy": np.__version__,
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "title": f"twinmlp bench: {source}"}
+    bench.write_outputs(results, peaks, args.out, meta)
+    print(f"wrote {args.out / 'bench.json'}, bench.csv and bench.png")
+    return 0
+
+
 def run_data_list(args: argparse.Namespace) -> int:
     """``twinmlp data list``."""
     from shared.idx import SOURCES
@@ -421,6 +504,19 @@ def _layer_list(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers like 64,32,10, got {text!r}") from None
+
+
+def _int_list(text: str) -> list[int]:
+    return _layer_list(text)
+
+
+def _name_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    allowed = {"numpy", "torch", "cpu", "cuda"}
+    for name in names:
+        if name not in allowed and not name.startswith("cuda:"):
+            raise argparse.ArgumentTypeError(f"unknown name {name!r}")
+    return names
 
 
 def _optional_int(text: str) -> int | str:
