@@ -143,6 +143,14 @@ class MLP:
         cache = self._forward(X)
         return float(F.cross_entropy(cache.logits, y)), float(np.mean(cache.probs.argmax(1) == y))
 
+    def read_scalars(self, values: list[Array]) -> np.ndarray:
+        """Step scalars as one float64 vector."""
+        return np.array(values, dtype=np.float64)
+
+    def all_finite(self) -> bool:
+        """Whether every parameter is finite."""
+        return all(bool(np.isfinite(value).all()) for value in self.params.values())
+
     def weight_norm_sq(self) -> float:
         """``Σ_l ‖W_l‖²`` (MATH.md §6)."""
         return float(sum(np.vdot(self.params[f"W{layer}"], self.params[f"W{layer}"])

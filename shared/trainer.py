@@ -3,13 +3,16 @@
 The loop knows nothing of arrays. It drives a model through the small :class:`Trainable`
 protocol, which keeps the two promises of DESIGN.md's performance conventions: the
 dataset moves into the backend once, each epoch's permutation moves once, and each step
-returns its loss as a backend scalar that is summed in the backend and read once per
-epoch (on CUDA: no host sync inside an epoch).
+returns its loss as a backend scalar; the epoch's step losses are read in one transfer
+after the epoch (on CUDA: no host sync inside an epoch), which is also where divergence
+is caught, naming the step.
 """
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +47,12 @@ class Trainable(Protocol):
     def evaluate(self, data: Any) -> tuple[float, float]:
         """Mean loss (no L2 term) and accuracy on a prepared split."""
 
+    def read_scalars(self, values: list[Any]) -> np.ndarray:
+        """Backend scalars as one float64 NumPy vector (one device sync)."""
+
+    def all_finite(self) -> bool:
+        """Whether every parameter is finite."""
+
     def weight_norm_sq(self) -> float:
         """``Σ_l ‖W_l‖²`` for the reported L2 term (MATH.md §6)."""
 
@@ -76,6 +85,13 @@ class History:
         return [dict(zip(self.COLUMNS, values, strict=False))
                 for values in zip(*(getattr(self, c) for c in self.COLUMNS), strict=False)]
 
+    def copy(self) -> History:
+        """A copy whose lists are independent of this one's (cheap: floats are shared)."""
+        clone = copy.copy(self)
+        for column in self.COLUMNS:
+            setattr(clone, column, list(getattr(self, column)))
+        return clone
+
     @property
     def epochs_run(self) -> int:
         """How many epochs were trained."""
@@ -103,13 +119,42 @@ class EarlyStopping:
         return self.patience is not None and self.bad_epochs >= self.patience
 
 
+@dataclass
+class TrainState:
+    """A run after a whole epoch: everything needed to continue it bit for bit."""
+
+    epoch: int
+    params: dict[str, np.ndarray]
+    optimizer_state: dict[str, np.ndarray]
+    history: History
+    best_loss: float = np.inf
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    best_params: dict[str, np.ndarray] | None = None
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced a non-finite loss or parameter; the model holds the parameters
+    of the last good epoch, and ``history`` the epochs up to it."""
+
+    def __init__(self, message: str, history: History, last_good: TrainState) -> None:
+        super().__init__(message)
+        self.history = history
+        self.last_good = last_good
+
+
 def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None,
-          y_val: np.ndarray | None, config: TrainConfig, verbose: bool = True) -> History:
+          y_val: np.ndarray | None, config: TrainConfig, verbose: bool = True,
+          resume: TrainState | None = None,
+          on_epoch_end: Callable[[TrainState], None] | None = None) -> History:
     """Fit ``model`` in place and return its :class:`History`.
 
     Mini-batches follow the shared order (MATH.md §9); with validation data every epoch is
     evaluated on it, and ``config.patience`` stops early on the validation loss
     (MATH.md §10), restoring the best parameters when ``config.restore_best`` is set.
+    ``resume`` continues a run from a :class:`TrainState` (the result is bit-identical to
+    an uninterrupted run); ``on_epoch_end`` receives one after every epoch (for epoch
+    checkpoints). A non-finite loss or parameter raises :class:`DivergenceError`.
     """
     has_val = X_val is not None and y_val is not None
     if config.patience is not None and not has_val:
@@ -124,26 +169,38 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     l2_scale = config.weight_decay / (2 * n_train)
     stopper = EarlyStopping(config.patience, config.min_delta)
     history = History()
+    if resume is not None:
+        model.load_state_dict(resume.params)
+        optimizer.load_state_dict(resume.optimizer_state)
+        history = resume.history.copy()
+        stopper.best_loss, stopper.best_epoch = resume.best_loss, resume.best_epoch
+        stopper.bad_epochs, stopper.best_state = resume.bad_epochs, resume.best_params
+    last_good = resume or snapshot(model, optimizer, history, stopper, 0)
 
     backend = type(model).__module__.split("_")[0]  # "numpy" or "torch"
-    bar = tqdm(range(1, config.epochs + 1), desc=f"train {backend}", unit="epoch",
-               disable=not verbose, leave=False, dynamic_ncols=True)
+    first = last_good.epoch + 1
+    bar = tqdm(range(first, config.epochs + 1), desc=f"train {backend}", unit="epoch",
+               initial=first - 1, total=config.epochs, disable=not verbose, leave=False,
+               dynamic_ncols=True)
     for epoch in bar:
+        if history.stopped_early:
+            break
         start_time = time.perf_counter()
         optimizer.lr = learning_rate(config, epoch - 1)
         order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
-        loss_total: Any = 0.0
-        correct_total: Any = 0
+        step_losses, step_correct = [], []
         for step, (start, stop) in enumerate(bounds):
             dropout = (DropoutStep(config.dropout, seed, epoch - 1, step, config.dropout_rng)
                        if config.dropout > 0 else None)
             loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer,
                                                  dropout)
-            loss_total = loss_total + loss_sum
-            correct_total = correct_total + correct
-        # The one host read of the epoch.
-        train_loss = float(loss_total) / n_train + l2_scale * model.weight_norm_sq()
-        train_acc = float(correct_total) / n_train
+            step_losses.append(loss_sum)
+            step_correct.append(correct)
+        # The one host read of the epoch: every step's loss at once.
+        losses = model.read_scalars(step_losses)
+        check_finite(model, losses, epoch, history, last_good, optimizer)
+        train_loss = float(losses.sum()) / n_train + l2_scale * model.weight_norm_sq()
+        train_acc = float(model.read_scalars(step_correct).sum()) / n_train
         val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
 
         history.epoch.append(epoch)
@@ -157,7 +214,9 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
                         val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}", refresh=False)
         if has_val and stopper.update(epoch, val_loss, model):
             history.stopped_early = True
-            break
+        last_good = snapshot(model, optimizer, history, stopper, epoch)
+        if on_epoch_end is not None:
+            on_epoch_end(last_good)
     bar.close()
 
     history.best_epoch = stopper.best_epoch
@@ -165,3 +224,31 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     if config.patience is not None and config.restore_best and stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     return history
+
+
+def snapshot(model: Trainable, optimizer: Any, history: History, stopper: EarlyStopping,
+             epoch: int) -> TrainState:
+    """The run's :class:`TrainState` after ``epoch`` whole epochs."""
+    return TrainState(epoch, model.state_dict(), optimizer.state_dict(), history.copy(),
+                      stopper.best_loss, stopper.best_epoch, stopper.bad_epochs,
+                      stopper.best_state)
+
+
+def check_finite(model: Trainable, losses: np.ndarray, epoch: int, history: History,
+                 last_good: TrainState, optimizer: Any) -> None:
+    """Raise :class:`DivergenceError` (after putting back the last good epoch) when a step
+    loss or a parameter is not finite."""
+    bad_steps = np.flatnonzero(~np.isfinite(losses))
+    if len(bad_steps) == 0 and model.all_finite():
+        return
+    if len(bad_steps):
+        step = int(bad_steps[0]) + 1
+        what = f"step {step} of {len(losses)}: the loss became {losses[step - 1]}"
+    else:
+        what = "its last steps: a parameter became non-finite"
+    model.load_state_dict(last_good.params)
+    optimizer.load_state_dict(last_good.optimizer_state)
+    raise DivergenceError(
+        f"training diverged in epoch {epoch}, {what}; the parameters of epoch "
+        f"{last_good.epoch} were put back (try a smaller learning rate)",
+        last_good.history.copy(), last_good)

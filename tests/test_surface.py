@@ -68,7 +68,7 @@ def test_same_signatures(module: str) -> None:
 
 LIBRARY_WORDS = re.compile(r"\b(NumPy|numpy|torch|tensors?|arrays?|ndarray|Tensor)\b")
 #: Methods whose docstrings say what the torch twin does differently (devices, syncs).
-DEVICE_NOTES = {"prepare_data", "prepare_order", "train_step"}
+DEVICE_NOTES = {"prepare_data", "prepare_order", "train_step", "read_scalars", "all_finite"}
 
 
 def normalised_doc(obj: object) -> str:

@@ -57,6 +57,12 @@ class ScriptedModel:
     def evaluate(self, data: Any) -> tuple[float, float]:
         return next(self.val_losses), 0.5
 
+    def read_scalars(self, values: list) -> np.ndarray:
+        return np.array(values, dtype=np.float64)
+
+    def all_finite(self) -> bool:
+        return True
+
     def weight_norm_sq(self) -> float:
         return 0.0
 

@@ -153,6 +153,14 @@ class MLP:
         accuracy = (cache.probs.argmax(dim=1) == y).to(torch.float64).mean()
         return float(F.cross_entropy(cache.logits, y)), float(accuracy)
 
+    def read_scalars(self, values: list[Array]) -> np.ndarray:
+        """Step scalars as one float64 vector: one transfer, one device sync."""
+        return torch.stack(values).to(torch.float64).cpu().numpy()
+
+    def all_finite(self) -> bool:
+        """Whether every parameter is finite (one device sync)."""
+        return bool(torch.stack([torch.isfinite(v).all() for v in self.params.values()]).all())
+
     def weight_norm_sq(self) -> float:
         """``Σ_l ‖W_l‖²`` (MATH.md §6)."""
         return float(sum(torch.vdot(self.params[f"W{layer}"].flatten(),
