@@ -189,13 +189,15 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         optimizer.lr = learning_rate(config, epoch - 1)
         order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
         step_losses, step_correct = [], []
-        for step, (start, stop) in enumerate(bounds):
-            dropout = (DropoutStep(config.dropout, seed, epoch - 1, step, config.dropout_rng)
-                       if config.dropout > 0 else None)
-            loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer,
-                                                 dropout)
-            step_losses.append(loss_sum)
-            step_correct.append(correct)
+        # Overflow is caught below, by epoch and step; NumPy need not warn of it as well.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for step, (start, stop) in enumerate(bounds):
+                dropout = (DropoutStep(config.dropout, seed, epoch - 1, step,
+                                       config.dropout_rng) if config.dropout > 0 else None)
+                loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer,
+                                                     dropout)
+                step_losses.append(loss_sum)
+                step_correct.append(correct)
         # The one host read of the epoch: every step's loss at once.
         losses = model.read_scalars(step_losses)
         check_finite(model, losses, epoch, history, last_good, optimizer)

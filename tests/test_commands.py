@@ -17,7 +17,8 @@ from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RUN_FILES = {"config.json", "history.csv", FILENAME, "curves.png", "confusion.png"}
+RUN_FILES = {"config.json", "history.csv", FILENAME, "last.safetensors", "curves.png",
+             "confusion.png"}
 
 
 def assert_valid_png(path: Path, min_size: tuple[int, int] = (300, 300)) -> None:

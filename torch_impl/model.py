@@ -3,7 +3,7 @@ on CPU or CUDA, with no autograd in the training path."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from shared.cache import ForwardCache, step_buffer_shapes
 from shared.config import ModelConfig, TrainConfig
 from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
-from shared.trainer import History, train
+from shared.trainer import History, TrainState, train
 from shared.validation import check_features, check_float_dtype, check_state, check_targets
 from torch_impl import functional as F
 from torch_impl import optim
@@ -103,13 +103,18 @@ class MLP:
 
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
             batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
-            patience: int | None = None, verbose: bool = True, **options: Any) -> History:
+            patience: int | None = None, verbose: bool = True,
+            resume: TrainState | None = None,
+            on_epoch_end: Callable[[TrainState], None] | None = None, **options: Any) -> History:
         """Train in place with the shared loop (``shared.trainer.train``) and return the
-        history. ``options`` are further ``TrainConfig`` fields (``min_delta``, …)."""
+        history. ``options`` are further ``TrainConfig`` fields (``optimizer``, ``dropout``,
+        …); ``resume`` continues from a saved ``TrainState`` and ``on_epoch_end`` receives
+        one after every epoch."""
         config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
                                           weight_decay=weight_decay, patience=patience,
                                           **options)
-        return train(self, X, y, X_val, y_val, config, verbose=verbose)
+        return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
+                     on_epoch_end=on_epoch_end)
 
     # --- the shared trainer's protocol (shared.trainer.Trainable) ---
 

@@ -25,10 +25,13 @@ import numpy as np
 
 from shared.config import ModelConfig
 from shared.data import Standardizer
+from shared.trainer import History, TrainState
 from twinmlp.files import atomic_write_bytes
 
 FORMAT_VERSION = 1
 FILENAME = "model.safetensors"
+#: The epoch checkpoint a run folder keeps for ``--resume``.
+LAST = "last.safetensors"
 
 
 class CheckpointError(ValueError):
@@ -44,6 +47,7 @@ class Checkpoint:
     test_predictions: np.ndarray | None
     meta: dict[str, Any]
     optimizer_state: dict[str, np.ndarray]
+    best_params: dict[str, np.ndarray]
 
     @property
     def model_config(self) -> ModelConfig:
@@ -67,14 +71,17 @@ def checksum(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
 def save_checkpoint(path: Path, state: dict[str, np.ndarray], meta: dict[str, Any],
                     scaler: Standardizer | None = None,
                     test_predictions: np.ndarray | None = None,
-                    optimizer_state: dict[str, np.ndarray] | None = None) -> None:
-    """Write parameters (a state dict), scaler, predictions and optimizer state with
-    ``meta`` to ``path``."""
+                    optimizer_state: dict[str, np.ndarray] | None = None,
+                    best_params: dict[str, np.ndarray] | None = None) -> None:
+    """Write parameters (a state dict), scaler, predictions, optimizer state and (for
+    epoch checkpoints) the best parameters so far with ``meta`` to ``path``."""
     from safetensors.numpy import save
 
     tensors = {f"params.{name}": np.array(value, order="C") for name, value in state.items()}
     for name, value in (optimizer_state or {}).items():
         tensors[f"optim.{name}"] = np.array(value, order="C")
+    for name, value in (best_params or {}).items():
+        tensors[f"best.{name}"] = np.array(value, order="C")
     if scaler is not None:
         tensors["scaler.mean"] = np.ascontiguousarray(scaler.mean)
         tensors["scaler.scale"] = np.ascontiguousarray(scaler.scale)
@@ -112,13 +119,14 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if meta.get("checksum") != checksum(tensors, meta):
         raise CheckpointError(f"checkpoint {path} fails its checksum: the file was altered "
                               f"or damaged after it was written")
-    params = {name.removeprefix("params."): value for name, value in tensors.items()
-              if name.startswith("params.")}
     scaler = (Standardizer(tensors["scaler.mean"], tensors["scaler.scale"])
               if "scaler.mean" in tensors else None)
-    optimizer_state = {name.removeprefix("optim."): value for name, value in tensors.items()
-                       if name.startswith("optim.")}
-    return Checkpoint(params, scaler, tensors.get("test_predictions"), meta, optimizer_state)
+    def group(prefix: str) -> dict[str, np.ndarray]:
+        return {name.removeprefix(prefix): value for name, value in tensors.items()
+                if name.startswith(prefix)}
+
+    return Checkpoint(group("params."), scaler, tensors.get("test_predictions"), meta,
+                      group("optim."), group("best."))
 
 
 def _safetensors_metadata(data: bytes) -> dict[str, str]:
@@ -142,3 +150,28 @@ def build_model(checkpoint: Checkpoint, backend: str, device: str = "cpu") -> An
         model = torch_impl.MLP(config.layer_sizes, device=device, **options)
     model.load_state_dict(checkpoint.params)
     return model
+
+
+def save_train_state(path: Path, state: TrainState, meta: dict[str, Any]) -> None:
+    """An epoch checkpoint: the run's :class:`TrainState` (parameters, optimizer state,
+    best parameters, early-stopping counters, history) with the run's ``meta``."""
+    record = {"epoch": state.epoch, "best_loss": state.best_loss,
+              "best_epoch": state.best_epoch, "bad_epochs": state.bad_epochs,
+              "stopped_early": state.history.stopped_early,
+              "history": {c: getattr(state.history, c) for c in History.COLUMNS}}
+    save_checkpoint(path, state.params, {**meta, "train_state": record},
+                    optimizer_state=state.optimizer_state, best_params=state.best_params)
+
+
+def load_train_state(path: Path) -> tuple[TrainState, dict[str, Any]]:
+    """The :class:`TrainState` and run metadata of an epoch checkpoint."""
+    checkpoint = load_checkpoint(path)
+    record = checkpoint.meta.get("train_state")
+    if record is None:
+        raise CheckpointError(f"{path} is a final checkpoint, not an epoch checkpoint")
+    history = History(**record["history"])
+    history.stopped_early = record["stopped_early"]
+    state = TrainState(record["epoch"], checkpoint.params, checkpoint.optimizer_state, history,
+                       record["best_loss"], record["best_epoch"], record["bad_epochs"],
+                       checkpoint.best_params or None)
+    return state, checkpoint.meta

@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run folder for config.json, history.csv, model.safetensors, "
                             "curves.png, confusion.png (with --backend both: one subfolder "
                             "per backend)")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                       help="continue an interrupted run from its epoch checkpoint, with the "
+                            "run's own configuration (other options are ignored); the result "
+                            "is bit-identical to an uninterrupted run")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
@@ -257,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except RunStoppedError as stop:
+        print(f"twinmlp: {stop}", file=sys.stderr)
+        return stop.code
     except (UsageError, DatasetMissingError, ValueError, TypeError) as error:
         print(f"twinmlp: error: {error}", file=sys.stderr)
         return 2
@@ -313,10 +320,20 @@ def make_model(backend: str, config: ModelConfig, device: str) -> Any:
     return torch_impl.MLP(config.layer_sizes, device=device, **options)
 
 
+class RunStoppedError(Exception):
+    """Training ended before it finished (interrupted, diverged); carries the exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
-    from twinmlp.parity import compare_twins, to_numpy
+    from twinmlp.parity import compare_twins
 
+    if args.resume is not None:
+        return run_resume(args)
     data = load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
@@ -326,28 +343,104 @@ def run_train(args: argparse.Namespace) -> int:
     predictions = {}
     for backend, model in models.items():
         device = "cpu" if backend == "numpy" else args.device
-        started = time.perf_counter()
-        history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
-                            verbose=not args.quiet, **training.to_dict())
-        seconds = time.perf_counter() - started
-        predictions[backend] = to_numpy(model.predict(data.X_test))
-        stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
-        per_epoch = 1000 * seconds / history.epochs_run
-        print(f"{backend:<5} ({device}, {config.dtype}): test accuracy "
-              f"{100 * accuracy(data.y_test, predictions[backend]):.2f} % "
-              f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
+        folder = None
         if args.out is not None:
-            from twinmlp.runs import write_run
-
             folder = args.out / backend if len(models) == 2 else args.out
-            write_run(folder, model, backend, device, data, training, history, seconds)
-            print(f"      run folder: {folder}")
+        predictions[backend] = train_and_report(model, backend, device, data, training, folder,
+                                                args.quiet)
     if len(models) == 2:
         verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
                                 predictions["numpy"], predictions["torch"], config.dtype)
         print(verdict.line())
         return 0 if verdict.passed else 1
     return 0
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint."""
+    import json
+
+    from twinmlp.checkpoint import LAST, load_train_state
+
+    folder = args.resume
+    try:
+        meta = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        raise UsageError(f"{folder} is not a run folder of twinmlp train --out "
+                         f"(no readable config.json)") from None
+    if meta.get("status") == "finished":
+        print(f"{folder}: this run already finished; nothing to resume")
+        return 0
+    state, _ = load_train_state(folder / LAST)
+    data = load_data(args, name=meta["dataset"])
+    config = ModelConfig(**{**meta["model_config"],
+                            "layer_sizes": tuple(meta["model_config"]["layer_sizes"])})
+    training = TrainConfig(**meta["train_config"])
+    model = make_model(meta["backend"], config, meta["device"])
+    print(f"{data.summary()}; resuming {folder} after epoch {state.epoch}")
+    train_and_report(model, meta["backend"], meta["device"], data, training, folder, args.quiet,
+                     resume=state)
+    return 0
+
+
+def train_and_report(model: Any, backend: str, device: str, data: Dataset,
+                     training: TrainConfig, folder: Path | None, quiet: bool,
+                     resume: Any = None) -> Any:
+    """Train one twin (from ``resume`` when given), print its line, fill its run folder;
+    returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
+    after noting it in the run folder (whose epoch checkpoint stays)."""
+    from shared.trainer import DivergenceError
+    from twinmlp.parity import to_numpy
+    from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
+
+    meta = run_metadata(model, backend, device, data, training)
+    on_epoch_end = start_run(folder, meta) if folder is not None else None
+    latest = {"epoch": resume.epoch if resume is not None else 0}
+
+    def remember(state: Any) -> None:
+        latest["epoch"] = state.epoch
+        if on_epoch_end is not None:
+            on_epoch_end(state)
+
+    started = time.perf_counter()
+    try:
+        history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
+                            verbose=not quiet, resume=resume, on_epoch_end=remember,
+                            **training.to_dict())
+    except DivergenceError as error:
+        if folder is not None:
+            record_stop(folder, meta, f"diverged: {error}", error.history)
+        raise RunStoppedError(f"{backend}: {error}" + (f"; the last good epoch is in {folder}"
+                                                   if folder else ""), 1) from None
+    except KeyboardInterrupt:
+        done = latest["epoch"]
+        if folder is None:
+            raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
+        state_history = _history_of(folder)
+        record_stop(folder, meta, f"interrupted after epoch {done}", state_history)
+        raise RunStoppedError(f"interrupted after epoch {done}; resume with: twinmlp train "
+                         f"--resume {folder}", 130) from None
+    seconds = time.perf_counter() - started
+    predictions = to_numpy(model.predict(data.X_test))
+    stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
+    per_epoch = 1000 * seconds / max(1, history.epochs_run - (resume.epoch if resume else 0))
+    print(f"{backend:<5} ({device}, {model.config.dtype}): test accuracy "
+          f"{100 * accuracy(data.y_test, predictions):.2f} % "
+          f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
+    if folder is not None:
+        finish_run(folder, model, meta, data, history, seconds)
+        print(f"      run folder: {folder}")
+    return predictions
+
+
+def _history_of(folder: Path) -> Any:
+    """The history saved in a run folder's epoch checkpoint (empty before epoch 1)."""
+    from shared.trainer import History
+    from twinmlp.checkpoint import LAST, load_train_state
+
+    if not (folder / LAST).exists():
+        return History()
+    return load_train_state(folder / LAST)[0].history
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

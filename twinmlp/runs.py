@@ -1,8 +1,11 @@
 """A run folder: everything a training run leaves for people and for ``evaluate``.
 
-``config.json`` (what was run), ``history.csv`` (one row per epoch), ``model.safetensors``
-(checkpoint, see :mod:`twinmlp.checkpoint`), ``curves.png`` and ``confusion.png``. Every
-file is written atomically.
+``config.json`` (what was run, and its status), ``history.csv`` (one row per epoch),
+``last.safetensors`` (the epoch checkpoint, rewritten after every epoch, which
+``twinmlp train --resume`` continues from), and when training ends ``model.safetensors``
+(the final checkpoint, see :mod:`twinmlp.checkpoint`), ``curves.png`` and
+``confusion.png``. Every file is written atomically, so a run killed at any moment leaves
+the last whole epoch behind.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import csv
 import io
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +23,9 @@ import numpy as np
 from shared.config import TrainConfig
 from shared.data import Dataset
 from shared.metrics import accuracy, confusion_matrix
-from shared.trainer import History
+from shared.trainer import History, TrainState
 from twinmlp import __version__
-from twinmlp.checkpoint import FILENAME, save_checkpoint
+from twinmlp.checkpoint import FILENAME, LAST, save_checkpoint, save_train_state
 from twinmlp.files import atomic_write_text
 from twinmlp.plots import plot_confusion, plot_curves
 
@@ -36,40 +40,63 @@ def history_csv(history: History) -> str:
 
 
 def run_metadata(model: Any, backend: str, device: str, data: Dataset,
-                 train_config: TrainConfig, history: History, test_accuracy: float,
-                 seconds: float) -> dict[str, Any]:
-    """What ``config.json`` and the checkpoint's metadata say about a run."""
+                 train_config: TrainConfig) -> dict[str, Any]:
+    """What a run is: the part of ``config.json`` known before training starts."""
     import numpy
     import torch
 
     return {
         "model_config": model.config.to_dict(), "train_config": train_config.to_dict(),
         "backend": backend, "device": device, "dtype": model.config.dtype,
-        "dataset": data.name, "n_train": len(data.y_train), "test_accuracy": test_accuracy,
-        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early, "seconds": round(seconds, 3),
+        "dataset": data.name, "n_train": len(data.y_train),
         "versions": {"twinmlp": __version__, "numpy": numpy.__version__,
                      "torch": torch.__version__, "python": platform.python_version()},
     }
 
 
-def write_run(out: Path, model: Any, backend: str, device: str, data: Dataset,
-              train_config: TrainConfig, history: History, seconds: float) -> dict[str, Any]:
-    """Fill the run folder ``out`` and return its metadata."""
+def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> None:
+    """``config.json``: the run's metadata, its status and what is known of its outcome."""
+    atomic_write_text(Path(out) / "config.json",
+                      json.dumps({**meta, "status": status, **facts}, indent=2) + "\n")
+
+
+def start_run(out: Path, meta: dict[str, Any]) -> Callable[[TrainState], None]:
+    """Create the run folder and return the epoch hook that keeps ``last.safetensors``
+    (the epoch checkpoint ``--resume`` continues from) up to date."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(out, meta, "running")
+
+    def save_epoch(state: TrainState) -> None:
+        save_train_state(out / LAST, state, meta)
+
+    return save_epoch
+
+
+def finish_run(out: Path, model: Any, meta: dict[str, Any], data: Dataset, history: History,
+               seconds: float) -> dict[str, Any]:
+    """Write the outcome of a finished run: final checkpoint, history, plots, config."""
     from twinmlp.parity import to_numpy
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     predictions = to_numpy(model.predict(data.X_test)).astype(np.int64)
-    test_accuracy = accuracy(data.y_test, predictions)
-    meta = run_metadata(model, backend, device, data, train_config, history, test_accuracy,
-                        seconds)
-    atomic_write_text(out / "config.json", json.dumps(meta, indent=2) + "\n")
+    facts = {"test_accuracy": accuracy(data.y_test, predictions),
+             "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
+             "stopped_early": history.stopped_early}
     atomic_write_text(out / "history.csv", history_csv(history))
-    save_checkpoint(out / FILENAME, model.state_dict(), meta, data.scaler, predictions,
-                    history.optimizer_state)
-    title = f"{backend} ({device}, {model.config.dtype}) on {data.name}"
+    # No wall-clock time in the checkpoint, so that a resumed run's is byte-identical.
+    save_checkpoint(out / FILENAME, model.state_dict(), {**meta, **facts}, data.scaler,
+                    predictions, history.optimizer_state)
+    title = f"{meta['backend']} ({meta['device']}, {model.config.dtype}) on {data.name}"
     plot_curves(history, out / "curves.png", title)
     plot_confusion(confusion_matrix(data.y_test, predictions, data.n_classes),
                    data.class_names, out / "confusion.png", title)
-    return meta
+    write_config(out, meta, "finished", **facts, seconds=round(seconds, 3))
+    return facts
+
+
+def record_stop(out: Path, meta: dict[str, Any], status: str, history: History) -> None:
+    """Note in the run folder why training stopped early (interrupted, diverged); the
+    epoch checkpoint of the last good epoch stays."""
+    atomic_write_text(Path(out) / "history.csv", history_csv(history))
+    write_config(out, meta, status, epochs_run=history.epochs_run)

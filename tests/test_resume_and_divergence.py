@@ -1,0 +1,146 @@
+"""Reliability of runs: a training process killed (SIGKILL) or interrupted (SIGINT) and
+then resumed ends byte-identical to an uninterrupted run; divergence stops training with
+a message naming epoch and step and keeps the last good epoch; one seed, one result."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numpy_impl
+import torch_impl
+from shared.data import Dataset
+from shared.trainer import DivergenceError
+from twinmlp.checkpoint import FILENAME, LAST, load_checkpoint, load_train_state
+from twinmlp.cli import main
+
+TRAIN = ["train", "--dataset", "digits", "--epochs", "60", "--lr", "0.01", "--batch-size",
+         "16", "--optimizer", "adam", "--dropout", "0.2", "--schedule", "cosine",
+         "--warmup-epochs", "3", "--patience", "none", "--quiet"]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "twinmlp", *args]
+
+
+def wait_for_epoch(folder: Path, epoch: int, process: subprocess.Popen, timeout: float = 120
+                   ) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "training ended before it could be stopped"
+        try:
+            if load_train_state(folder / LAST)[0].epoch >= epoch:
+                return
+        except Exception:  # not written yet
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"epoch {epoch} was not reached in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The reference runs, trained in one go, per backend."""
+    runs = {}
+    for backend in ("numpy", "torch"):
+        folder = tmp_path_factory.mktemp("whole") / backend
+        result = subprocess.run(cli(*TRAIN, "--backend", backend, "--out", str(folder)),
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        runs[backend] = folder
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_stopped_then_resumed_run_is_byte_identical(backend: str, how: signal.Signals,
+                                                    uninterrupted: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    process = subprocess.Popen(cli(*TRAIN, "--backend", backend, "--out", str(folder)),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_epoch(folder, 5, process)
+    process.send_signal(how)
+    _, err = process.communicate(timeout=60)
+    if how == signal.SIGINT:
+        assert process.returncode == 130
+        assert "interrupted after epoch" in err and f"--resume {folder}" in err
+        assert "Traceback" not in err
+        assert json.loads((folder / "config.json").read_text())["status"].startswith(
+            "interrupted after epoch")
+    else:
+        assert process.returncode == -signal.SIGKILL
+    stopped_at = load_train_state(folder / LAST)[0].epoch
+    assert 5 <= stopped_at < 60 and not (folder / FILENAME).exists()
+
+    resumed = subprocess.run(cli("train", "--resume", str(folder), "--quiet"),
+                             capture_output=True, text=True, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {folder} after epoch {stopped_at}" in resumed.stdout
+    reference = uninterrupted[backend]
+    assert (folder / FILENAME).read_bytes() == (reference / FILENAME).read_bytes()
+    strip = [line.rsplit(",", 1)[0] for line in (folder / "history.csv").read_text().split()]
+    expected = [line.rsplit(",", 1)[0]  # all columns but the wall-clock seconds
+                for line in (reference / "history.csv").read_text().split()]
+    assert strip == expected
+
+
+def test_resume_of_a_finished_run_says_so(uninterrupted: dict[str, Path],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", str(uninterrupted["numpy"]), "--quiet"]) == 0
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_resume_needs_a_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", str(tmp_path), "--quiet"]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model_cls", [numpy_impl.MLP, torch_impl.MLP])
+def test_divergence_names_epoch_and_step_and_restores_the_last_good_epoch(
+        model_cls, digits: Dataset) -> None:
+    model = model_cls([64, 32, 10], dtype="float32", seed=1)
+    epochs_seen = []
+    with pytest.raises(DivergenceError, match=r"training diverged in epoch \d+, step \d+ of "
+                                              r"18: the loss became (nan|inf)") as caught:
+        model.fit(digits.X_train, digits.y_train, epochs=50, lr=1e4, verbose=False,
+                  on_epoch_end=lambda state: epochs_seen.append(state.epoch))
+    good = caught.value.last_good
+    assert good.epoch == (epochs_seen[-1] if epochs_seen else 0)
+    assert model.all_finite()
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, good.params[name])
+    assert caught.value.history.epochs_run == good.epoch
+
+
+def test_divergence_in_the_cli_keeps_the_last_good_checkpoint(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "run"
+    code = main(["train", "--backend", "numpy", "--lr", "3e3", "--epochs", "30", "--quiet",
+                 "--out", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 1 and "training diverged in epoch" in err and "step" in err
+    status = json.loads((folder / "config.json").read_text())["status"]
+    assert status.startswith("diverged: training diverged in epoch")
+    if (folder / LAST).exists():
+        state, _ = load_train_state(folder / LAST)
+        assert all(np.isfinite(v).all() for v in state.params.values())
+    assert not (folder / FILENAME).exists()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_one_seed_gives_bit_identical_runs(backend: str, tmp_path: Path) -> None:
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        assert main([*TRAIN[:4], "12", *TRAIN[5:], "--backend", backend, "--seed", "7",
+                     "--out", str(folder)]) == 0
+    assert (folders[0] / FILENAME).read_bytes() == (folders[1] / FILENAME).read_bytes()
+    first = load_checkpoint(folders[0])
+    assert int(first.optimizer_state["step"]) == 12 * 72  # 1149 rows / 16 per batch
