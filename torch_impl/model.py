@@ -246,7 +246,9 @@ class MLP:
 
     def _to_tensor(self, array: np.ndarray) -> Array:
         # Cast on the CPU (as NumPy's astype does), then move: the bits match numpy_impl.
-        return torch.from_numpy(np.ascontiguousarray(array)).to(self.dtype).to(self.device)
+        # (A read-only array is copied: torch tensors are always writable.)
+        contiguous = np.require(array, requirements=("C", "W"))
+        return torch.from_numpy(contiguous).to(self.dtype).to(self.device)
 
     def _as_input(self, X: Any) -> Array:
         if isinstance(X, torch.Tensor):

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run folder for config.json, history.csv, model.safetensors, "
                             "curves.png, confusion.png (with --backend both: one subfolder "
                             "per backend)")
+    train.add_argument("--seeds", type=_int_list, default=None,
+                       help="comma-separated seeds: one run per seed, then the mean and "
+                            "spread of test accuracy per twin (with --out: one subfolder each)")
     train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                        help="continue an interrupted run from its epoch checkpoint, with the "
                             "run's own configuration (other options are ignored); the result "
@@ -330,10 +333,38 @@ class RunStoppedError(Exception):
 
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
-    from twinmlp.parity import compare_twins
-
     if args.resume is not None:
         return run_resume(args)
+    if args.seeds:
+        return run_seeds(args)
+    return train_once(args)[0]
+
+
+def run_seeds(args: argparse.Namespace) -> int:
+    """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
+    import numpy as np
+
+    results: dict[str, list[float]] = {}
+    code, out = 0, args.out
+    for seed in args.seeds:
+        print(f"--- seed {seed}")
+        args.seed = seed
+        args.out = None if out is None else out / f"seed{seed}"
+        seed_code, accuracies = train_once(args)
+        code = max(code, seed_code)
+        for backend, value in accuracies.items():
+            results.setdefault(backend, []).append(value)
+    for backend, values in results.items():
+        print(f"{backend}: test accuracy {100 * np.mean(values):.2f} % mean, "
+              f"{100 * np.std(values):.2f} % std, min {100 * min(values):.2f} %, "
+              f"max {100 * max(values):.2f} % over seeds {','.join(map(str, args.seeds))}")
+    return code
+
+
+def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
+    """One ``train`` run of one or both twins; returns the exit code and test accuracies."""
+    from twinmlp.parity import compare_twins
+
     data = load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
@@ -348,12 +379,13 @@ def run_train(args: argparse.Namespace) -> int:
             folder = args.out / backend if len(models) == 2 else args.out
         predictions[backend] = train_and_report(model, backend, device, data, training, folder,
                                                 args.quiet)
+    accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
     if len(models) == 2:
         verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
                                 predictions["numpy"], predictions["torch"], config.dtype)
         print(verdict.line())
-        return 0 if verdict.passed else 1
-    return 0
+        return (0 if verdict.passed else 1), accuracies
+    return 0, accuracies
 
 
 def run_resume(args: argparse.Namespace) -> int:

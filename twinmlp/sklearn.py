@@ -1,0 +1,181 @@
+"""``TwinMLPClassifier``: either twin as a scikit-learn classifier.
+
+It works in ``Pipeline`` and ``GridSearchCV`` and passes
+``sklearn.utils.estimator_checks.check_estimator`` with both backends. Inputs are
+validated the scikit-learn way (``validate_data``); labels may be of any type
+(``classes_``); training is the shared loop, so ``partial_fit`` continues a run epoch by
+epoch with its optimizer state. No scaling is done here: put a ``StandardScaler`` in front.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from shared.config import ModelConfig, TrainConfig
+from shared.trainer import TrainState
+
+
+class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
+    """A multilayer perceptron classifier backed by ``numpy_impl`` or ``torch_impl``.
+
+    Parameters
+    ----------
+    backend : {"numpy", "torch"}
+    device : str
+        torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ignored by numpy.
+    hidden_layer_sizes : tuple of int
+        Widths of the hidden layers.
+    activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu"}
+    leaky_alpha : float
+        Negative slope of ``leaky_relu``.
+    init : {"he_normal", "glorot_uniform"}
+    dtype : {"float32", "float64"}
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamw"}
+    lr, batch_size, epochs, weight_decay, momentum, beta1, beta2, eps, schedule, dropout
+        As in ``shared.config.TrainConfig``; ``batch_size`` is capped at the sample count.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the training rows (seeded) and stop after
+        ``patience`` epochs without a better validation loss, restoring the best epoch.
+    random_state : int
+        Seeds the initial parameters, the batch order, dropout and the validation split.
+    verbose : bool
+        Progress bar.
+    """
+
+    def __init__(self, backend: str = "numpy", device: str = "cpu",
+                 hidden_layer_sizes: tuple[int, ...] = (100,), activation: str = "relu",
+                 leaky_alpha: float = 0.01, init: str = "he_normal", dtype: str = "float64",
+                 optimizer: str = "adam", lr: float = 1e-3, batch_size: int = 200,
+                 epochs: int = 200, weight_decay: float = 0.0, momentum: float = 0.9,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 schedule: str = "constant", dropout: float = 0.0,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 patience: int = 10, random_state: int = 0, verbose: bool = False) -> None:
+        self.backend = backend
+        self.device = device
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.leaky_alpha = leaky_alpha
+        self.init = init
+        self.dtype = dtype
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.schedule = schedule
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any) -> TwinMLPClassifier:
+        """Train from scratch on ``X`` (n, features) and labels ``y`` of any type."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_ = unique_labels(y)
+        self._start(X.shape[1])
+        self._train(X, self._encode(y), epochs=self.epochs, resume=None)
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> TwinMLPClassifier:
+        """One more epoch over ``X``, ``y``; the first call needs ``classes`` (all labels)."""
+        first = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("the first partial_fit call needs classes=, the list of all "
+                                 "labels")
+            self.classes_ = unique_labels(classes)
+            self._start(X.shape[1])
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"y holds labels {unknown.tolist()} that are not in classes_ "
+                             f"{self.classes_.tolist()}")
+        self._train(X, self._encode(y), epochs=self._state.epoch + 1, resume=self._state)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class in ``classes_`` order, (n, n_classes)."""
+        from twinmlp.parity import to_numpy
+
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return to_numpy(self.model_.predict_proba(X)).astype(np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable label of each row."""
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    # --- internals ---
+
+    def _start(self, n_features: int) -> None:
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, got "
+                             f"{len(self.classes_)} class")
+        layers = (n_features, *tuple(self.hidden_layer_sizes), len(self.classes_))
+        config = ModelConfig(layers, self.activation, self.leaky_alpha, self.init, self.dtype,
+                             self.random_state)
+        options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
+                       seed=config.seed, dtype=config.dtype)
+        if self.backend == "numpy":
+            import numpy_impl
+            self.model_ = numpy_impl.MLP(config.layer_sizes, **options)
+        elif self.backend == "torch":
+            import torch_impl
+            self.model_ = torch_impl.MLP(config.layer_sizes, device=self.device, **options)
+        else:
+            raise ValueError(f"backend = {self.backend!r} is not allowed: expected 'numpy' or "
+                             f"'torch'")
+        self._state = TrainState(0, self.model_.state_dict(), {}, _empty_history())
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.classes_, y)
+
+    def _train(self, X: np.ndarray, y: np.ndarray, epochs: int, resume: TrainState | None
+               ) -> None:
+        X_val = y_val = None
+        patience = None
+        if self.early_stopping:
+            rng = np.random.default_rng(self.random_state)
+            order = rng.permutation(len(y))
+            n_val = max(1, int(round(self.validation_fraction * len(y))))
+            if len(y) - n_val < 1:
+                raise ValueError("early_stopping needs more samples than the validation split")
+            X_val, y_val, X, y = X[order[:n_val]], y[order[:n_val]], X[order[n_val:]], y[
+                order[n_val:]]
+            patience = self.patience
+        config = TrainConfig(epochs=epochs, batch_size=max(1, min(self.batch_size, len(y))),
+                             lr=self.lr, weight_decay=self.weight_decay, patience=patience,
+                             optimizer=self.optimizer, momentum=self.momentum, beta1=self.beta1,
+                             beta2=self.beta2, eps=self.eps, schedule=self.schedule,
+                             dropout=self.dropout, seed=self.random_state)
+        states: list[TrainState] = []
+        history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
+                                  on_epoch_end=states.append, **_options(config))
+        self._state = states[-1] if states else self._state
+        self.n_epochs_ = history.epochs_run
+        self.loss_curve_ = list(history.train_loss)
+
+
+def _options(config: TrainConfig) -> dict[str, Any]:
+    return config.to_dict()
+
+
+def _empty_history() -> Any:
+    from shared.trainer import History
+
+    return History()
