@@ -48,7 +48,7 @@ def test_partial_fit_epochs_equal_one_fit(backend: str, digits: Dataset) -> None
 
 def test_partial_fit_needs_classes_first_and_rejects_new_labels(digits: Dataset) -> None:
     classifier = TwinMLPClassifier()
-    with pytest.raises(ValueError, match="the first partial_fit call needs classes="):
+    with pytest.raises(ValueError, match=r"the first partial_fit call needs classes="):
         classifier.partial_fit(digits.X_train, digits.y_train)
     classifier.partial_fit(digits.X_train[:50], digits.y_train[:50] % 3, classes=[0, 1, 2])
     with pytest.raises(ValueError, match=r"y holds labels \[3\] that are not in classes_"):
@@ -61,11 +61,11 @@ def test_params_round_trip_and_bad_values() -> None:
     classifier.set_params(lr=0.5, activation="tanh")
     assert classifier.lr == 0.5 and classifier.activation == "tanh"
     X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
-    with pytest.raises(ValueError, match="ModelConfig.activation = 'swish' is not allowed"):
+    with pytest.raises(ValueError, match=r"ModelConfig\.activation = 'swish' is not allowed"):
         TwinMLPClassifier(activation="swish").fit(X, y)
     with pytest.raises(ValueError, match="backend = 'jax' is not allowed"):
         TwinMLPClassifier(backend="jax").fit(X, y)
-    with pytest.raises(ValueError, match="TrainConfig.lr = -1 is not allowed"):
+    with pytest.raises(ValueError, match=r"TrainConfig\.lr = -1 is not allowed"):
         TwinMLPClassifier(lr=-1).fit(X, y)
 
 

@@ -152,7 +152,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping:
             rng = np.random.default_rng(self.random_state)
             order = rng.permutation(len(y))
-            n_val = max(1, int(round(self.validation_fraction * len(y))))
+            n_val = max(1, round(self.validation_fraction * len(y)))
             if len(y) - n_val < 1:
                 raise ValueError("early_stopping needs more samples than the validation split")
             X_val, y_val, X, y = X[order[:n_val]], y[order[:n_val]], X[order[n_val:]], y[
