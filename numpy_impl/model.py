@@ -14,7 +14,13 @@ from shared.config import ModelConfig, TrainConfig
 from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
 from shared.trainer import History, TrainState, train
-from shared.validation import check_features, check_float_dtype, check_state, check_targets
+from shared.validation import (
+    as_array,
+    check_features,
+    check_float_dtype,
+    check_state,
+    check_targets,
+)
 
 Array = np.ndarray
 
@@ -110,12 +116,14 @@ class MLP:
 
     # --- the shared trainer's protocol (shared.trainer.Trainable) ---
 
-    def prepare_data(self, X: Any, y: Any) -> tuple[Array, Array]:
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[Array, Array]:
         """Validate one split and keep it as ``(features, labels)`` in this dtype."""
-        features = self._as_input(X)
-        labels = self._as_targets(y, features.shape[0])
+        features = self._as_input(X, names[0])
+        labels = self._as_targets(y, features.shape[0], names[1])
         if labels.ndim != 1:
-            raise ValueError("training labels must be integer class labels of shape (n,)")
+            raise ValueError(f"{names[1]} must hold integer class labels of shape (n,) for "
+                             f"training, got shape {tuple(labels.shape)}")
         return features, labels
 
     def prepare_order(self, order: np.ndarray) -> Array:
@@ -223,15 +231,15 @@ class MLP:
     def _shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: tuple(value.shape) for name, value in self.params.items()}
 
-    def _as_input(self, X: Any) -> Array:
-        X = np.asarray(X)
-        check_float_dtype(X.dtype.kind, X.dtype)
+    def _as_input(self, X: Any, name: str = "X") -> Array:
+        X = as_array(X, name)
+        check_float_dtype(X.dtype.kind, X.dtype, name)
         finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
-        check_features(X.shape, self.config.layer_sizes[0], finite)
+        check_features(X.shape, self.config.layer_sizes[0], finite, name)
         return X.astype(self.dtype, copy=False)
 
-    def _as_targets(self, y: Any, n_rows: int) -> Array:
-        y = np.asarray(y)
-        check_targets(y, n_rows, self.config.layer_sizes[-1])
+    def _as_targets(self, y: Any, n_rows: int, name: str = "y") -> Array:
+        y = as_array(y, name)
+        check_targets(y, n_rows, self.config.layer_sizes[-1], name)
         return y.astype(np.intp) if y.ndim == 1 else y.astype(self.dtype, copy=False)
 

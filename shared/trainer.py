@@ -30,8 +30,10 @@ class Trainable(Protocol):
 
     config: ModelConfig
 
-    def prepare_data(self, X: np.ndarray, y: np.ndarray) -> Any:
-        """Move one split into the backend (once per fit)."""
+    def prepare_data(self, X: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("X", "y")
+                     ) -> Any:
+        """Validate one split (``names`` for messages) and move it into the backend, once
+        per fit."""
 
     def prepare_order(self, order: np.ndarray) -> Any:
         """Move one epoch's permutation into the backend (once per epoch)."""
@@ -163,7 +165,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     n_train = len(X)
     seed = model.config.seed if config.seed is None else config.seed
     train_data = model.prepare_data(X, y)
-    val_data = model.prepare_data(X_val, y_val) if has_val else None
+    val_data = model.prepare_data(X_val, y_val, ("X_val", "y_val")) if has_val else None
     optimizer = model.make_optimizer(config, n_train)
     bounds = batch_bounds(n_train, config.batch_size)
     l2_scale = config.weight_decay / (2 * n_train)
@@ -250,7 +252,8 @@ def check_finite(model: Trainable, losses: np.ndarray, epoch: int, history: Hist
         what = "its last steps: a parameter became non-finite"
     model.load_state_dict(last_good.params)
     optimizer.load_state_dict(last_good.optimizer_state)
+    which = (f"epoch {last_good.epoch}" if last_good.epoch else "epoch 0 (the initial ones)")
     raise DivergenceError(
-        f"training diverged in epoch {epoch}, {what}; the parameters of epoch "
-        f"{last_good.epoch} were put back (try a smaller learning rate)",
+        f"training diverged in epoch {epoch}, {what}; the parameters of {which} were put "
+        f"back (try a smaller learning rate)",
         last_good.history.copy(), last_good)

@@ -12,6 +12,15 @@ from typing import Any
 import numpy as np
 
 
+def as_array(values: Any, name: str = "X") -> np.ndarray:
+    """``values`` as a NumPy array; ragged nesting is one clear error, not NumPy's."""
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must be a rectangular array of numbers (rows of equal "
+                         f"length), got {type(values).__name__}") from None
+
+
 def check_features(shape: tuple[int, ...], n_features: int, finite: bool, name: str = "X") -> None:
     """``name`` must be a finite, non-empty ``(n, n_features)`` matrix."""
     if len(shape) != 2:

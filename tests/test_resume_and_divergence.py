@@ -144,3 +144,15 @@ def test_one_seed_gives_bit_identical_runs(backend: str, tmp_path: Path) -> None
     assert (folders[0] / FILENAME).read_bytes() == (folders[1] / FILENAME).read_bytes()
     first = load_checkpoint(folders[0])
     assert int(first.optimizer_state["step"]) == 12 * 72  # 1149 rows / 16 per batch
+
+
+@pytest.mark.cuda
+def test_one_seed_is_bit_identical_on_cuda(digits: Dataset) -> None:
+    states = []
+    for _ in range(2):
+        model = torch_impl.MLP([64, 128, 10], seed=5, device="cuda")
+        model.fit(digits.X_train, digits.y_train, epochs=5, optimizer="adam", lr=1e-3,
+                  dropout=0.2, dropout_rng="device", verbose=False)
+        states.append(model.state_dict())
+    for name in states[0]:
+        assert states[0][name].tobytes() == states[1][name].tobytes(), name

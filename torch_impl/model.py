@@ -3,6 +3,7 @@ on CPU or CUDA, with no autograd in the training path."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,7 +15,13 @@ from shared.config import ModelConfig, TrainConfig
 from shared.dropout import DropoutStep
 from shared.init import init_params, param_names
 from shared.trainer import History, TrainState, train
-from shared.validation import check_features, check_float_dtype, check_state, check_targets
+from shared.validation import (
+    as_array,
+    check_features,
+    check_float_dtype,
+    check_state,
+    check_targets,
+)
 from torch_impl import functional as F
 from torch_impl import optim
 
@@ -118,12 +125,14 @@ class MLP:
 
     # --- the shared trainer's protocol (shared.trainer.Trainable) ---
 
-    def prepare_data(self, X: Any, y: Any) -> tuple[Array, Array]:
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[Array, Array]:
         """Validate one split and move it to the device once, as ``(features, labels)``."""
-        features = self._as_input(X)
-        labels = self._as_targets(y, features.shape[0])
+        features = self._as_input(X, names[0])
+        labels = self._as_targets(y, features.shape[0], names[1])
         if labels.ndim != 1:
-            raise ValueError("training labels must be integer class labels of shape (n,)")
+            raise ValueError(f"{names[1]} must hold integer class labels of shape (n,) for "
+                             f"training, got shape {tuple(labels.shape)}")
         return features, labels
 
     def prepare_order(self, order: np.ndarray) -> Array:
@@ -250,22 +259,22 @@ class MLP:
         contiguous = np.require(array, requirements=("C", "W"))
         return torch.from_numpy(contiguous).to(self.dtype).to(self.device)
 
-    def _as_input(self, X: Any) -> Array:
+    def _as_input(self, X: Any, name: str = "X") -> Array:
         if isinstance(X, torch.Tensor):
             kind = "f" if X.is_floating_point() else ("b" if X.dtype == torch.bool else "i")
-            check_float_dtype(kind, X.dtype)
+            check_float_dtype(kind, X.dtype, name)
             finite = kind != "f" or bool(torch.isfinite(X).all())
-            check_features(tuple(X.shape), self.config.layer_sizes[0], finite)
+            check_features(tuple(X.shape), self.config.layer_sizes[0], finite, name)
             return X.detach().to(device=self.device, dtype=self.dtype)
-        X = np.asarray(X)
-        check_float_dtype(X.dtype.kind, X.dtype)
+        X = as_array(X, name)
+        check_float_dtype(X.dtype.kind, X.dtype, name)
         finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
-        check_features(X.shape, self.config.layer_sizes[0], finite)
+        check_features(X.shape, self.config.layer_sizes[0], finite, name)
         return self._to_tensor(X)
 
-    def _as_targets(self, y: Any, n_rows: int) -> Array:
-        y_host = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-        check_targets(y_host, n_rows, self.config.layer_sizes[-1])
+    def _as_targets(self, y: Any, n_rows: int, name: str = "y") -> Array:
+        y_host = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else as_array(y, name)
+        check_targets(y_host, n_rows, self.config.layer_sizes[-1], name)
         if y_host.ndim == 1:
             return torch.from_numpy(y_host.astype(np.int64)).to(self.device)
         return self._to_tensor(y_host)
@@ -289,7 +298,11 @@ def _resolve_device(device: str) -> torch.device:
     if index >= torch.cuda.device_count():
         raise ValueError(f"device = {device!r} is not available: torch sees "
                          f"{torch.cuda.device_count()} CUDA device(s)")
-    # Parity tier 4: float32 products on CUDA must be IEEE, not TF32.
+    # Parity tier 4: float32 products on CUDA must be IEEE, not TF32. And one seed must
+    # give one bit-identical run: deterministic algorithms (cuBLAS needs its workspace
+    # setting before its first use).
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.device("cuda", index)
