@@ -2,5 +2,6 @@
 
 from numpy_impl import functional, optim
 from numpy_impl.model import MLP
+from numpy_impl.parallel import DataParallelMLP
 
-__all__ = ["MLP", "functional", "optim"]
+__all__ = ["MLP", "DataParallelMLP", "functional", "optim"]

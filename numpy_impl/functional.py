@@ -130,14 +130,17 @@ def cross_entropy(logits: Array, y: Array) -> Array:
     return -(y * logp).sum() / n
 
 
-def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None) -> Array:
+def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
+                       n_total: int | None = None) -> Array:
     """``(P − Y) / n``, the gradient of the mean cross-entropy at the logits (MATH.md §3);
-    integer labels subtract 1 in place instead of building ``Y``. ``out`` may be ``probs``."""
+    integer labels subtract 1 in place instead of building ``Y``. ``out`` may be ``probs``.
+    ``n_total`` divides by a global batch size instead of this batch's rows: a
+    data-parallel rank's share of the global mean (MATH.md §14)."""
     n = probs.shape[0]
     grad = probs.copy() if out is None else _into(probs, out)
     if y.ndim == 1:
         grad[np.arange(n), y] -= 1
     else:
         grad -= y
-    grad /= n
+    grad /= n if n_total is None else n_total
     return grad

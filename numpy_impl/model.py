@@ -192,13 +192,14 @@ class MLP:
         probs = F.softmax(logits, out=buffer("probs"))
         return ForwardCache(activations, pre_activations, outputs, logits, probs, masks)
 
-    def _backward(self, cache: ForwardCache, y: Array,
-                  buffers: dict[str, Array] | None = None) -> dict[str, Array]:
-        # With ``buffers`` the gradient at the logits overwrites ``cache.probs``.
+    def _backward(self, cache: ForwardCache, y: Array, buffers: dict[str, Array] | None = None,
+                  n_total: int | None = None) -> dict[str, Array]:
+        # With ``buffers`` the gradient at the logits overwrites ``cache.probs``; with
+        # ``n_total`` the gradients are this shard's part of a global batch's (MATH.md §14).
         buffer = (buffers or {}).get
         derivative = F.DERIVATIVES[self.config.activation]
         grads: dict[str, Array] = {}
-        G = F.cross_entropy_grad(cache.probs, y, out=buffer("probs"))
+        G = F.cross_entropy_grad(cache.probs, y, out=buffer("probs"), n_total=n_total)
         for layer in range(self.n_layers, 0, -1):
             grads[f"W{layer}"] = np.matmul(cache.activations[layer - 1].T, G,
                                            out=buffer(f"dW{layer}"))

@@ -12,9 +12,9 @@ import pytest
 import numpy_impl
 import torch_impl
 
-MODULES = ["functional", "model", "optim"]
+MODULES = ["functional", "model", "optim", "parallel"]
 #: Parameters that only the torch twin has, by qualified name.
-TORCH_ONLY = {"model.MLP.__init__": {"device"}}
+TORCH_ONLY = {"model.MLP.__init__": {"device"}, "parallel.DataParallelMLP.__init__": {"rank"}}
 
 
 def public_definitions(module: ModuleType) -> list[str]:

@@ -3,5 +3,6 @@ on torch tensors, on CPU or CUDA (MATH.md)."""
 
 from torch_impl import functional, optim
 from torch_impl.model import MLP
+from torch_impl.parallel import DataParallelMLP
 
-__all__ = ["MLP", "functional", "optim"]
+__all__ = ["MLP", "DataParallelMLP", "functional", "optim"]

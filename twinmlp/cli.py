@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run folder for config.json, history.csv, model.safetensors, "
                             "curves.png, confusion.png (with --backend both: one subfolder "
                             "per backend)")
+    train.add_argument("--nproc", type=int, default=1,
+                       help="data-parallel ranks (MATH.md §14): with --backend torch, "
+                            "torchrun starts N processes (gloo on cpu, NCCL on cuda, one GPU "
+                            "per rank); with --backend numpy, N ranks simulated in one process "
+                            "(default: 1)")
+    train.add_argument("--distributed-worker", action="store_true", help=argparse.SUPPRESS)
     train.add_argument("--seeds", type=_int_list, default=None,
                        help="comma-separated seeds: one run per seed, then the mean and "
                             "spread of test accuracy per twin (with --out: one subfolder each)")
@@ -261,7 +267,9 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.handler(args)
     except RunStoppedError as stop:
@@ -333,11 +341,72 @@ class RunStoppedError(Exception):
 
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
+    if args.nproc < 1:
+        raise UsageError(f"--nproc {args.nproc} is not allowed: expected an integer >= 1")
     if args.resume is not None:
         return run_resume(args)
+    if args.distributed_worker:
+        return run_distributed_worker(args)
+    if args.nproc > 1 and args.backend != "numpy":
+        return launch_torchrun(args)
     if args.seeds:
         return run_seeds(args)
     return train_once(args)[0]
+
+
+def launch_torchrun(args: argparse.Namespace) -> int:
+    """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``)."""
+    import subprocess
+
+    if args.backend != "torch":
+        raise UsageError("--nproc with --backend both is not supported: pick numpy (ranks "
+                         "simulated in one process) or torch (one process per rank)")
+    if args.seeds:
+        raise UsageError("--nproc does not combine with --seeds")
+    # The ranks learn their count from the process group; --nproc itself must not reach
+    # torchrun's parser, which would read it as an abbreviation of --nproc-per-node.
+    passed = [a for i, a in enumerate(args.argv) if not a.startswith("--nproc")
+              and not (i > 0 and args.argv[i - 1] == "--nproc")]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={args.nproc}", "-m", "twinmlp", *passed,
+               "--distributed-worker"]
+    return subprocess.run(command, check=False).returncode
+
+
+def run_distributed_worker(args: argparse.Namespace) -> int:
+    """One torchrun rank: join the process group, train its shards, rank 0 reports."""
+    import contextlib
+    import io
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from torch_impl.parallel import DataParallelMLP
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = args.device
+    if device.startswith("cuda"):
+        device = f"cuda:{local_rank}"
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    try:
+        rank = dist.get_rank()
+        data = load_data(args)
+        config = model_config(args, data)
+        training = train_config(args, data.name)
+        model = DataParallelMLP(make_model("torch", config, device))
+        output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
+            io.StringIO())
+        with output:
+            print(f"{data.summary()}; {dist.get_world_size()} data-parallel ranks "
+                  f"({dist.get_backend()})")
+            train_and_report(model, "torch", device, data, training,
+                             args.out if rank == 0 else None, args.quiet or rank != 0,
+                             extra_meta={"nproc": dist.get_world_size()})
+    finally:
+        dist.destroy_process_group()
+    return 0
 
 
 def run_seeds(args: argparse.Namespace) -> int:
@@ -370,6 +439,10 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
     models = {backend: make_model(backend, config, args.device) for backend in backends}
+    if args.nproc > 1:  # numpy: the ranks simulated in one process (MATH.md §14)
+        from numpy_impl.parallel import DataParallelMLP
+
+        models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
     print(data.summary())
     predictions = {}
     for backend, model in models.items():
@@ -417,7 +490,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
 def train_and_report(model: Any, backend: str, device: str, data: Dataset,
                      training: TrainConfig, folder: Path | None, quiet: bool,
-                     resume: Any = None) -> Any:
+                     resume: Any = None, extra_meta: dict[str, Any] | None = None) -> Any:
     """Train one twin (from ``resume`` when given), print its line, fill its run folder;
     returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
     after noting it in the run folder (whose epoch checkpoint stays)."""
@@ -425,7 +498,10 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
     from twinmlp.parity import to_numpy
     from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
 
-    meta = run_metadata(model, backend, device, data, training)
+    nproc = getattr(model, "world_size", 1)
+    meta = {**run_metadata(model, backend, device, data, training), "nproc": nproc,
+            **(extra_meta or {})}
+    ranks = f" ×{meta['nproc']} ranks" if meta.get("nproc", 1) > 1 else ""
     on_epoch_end = start_run(folder, meta) if folder is not None else None
     latest = {"epoch": resume.epoch if resume is not None else 0}
 
@@ -456,7 +532,7 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
     predictions = to_numpy(model.predict(data.X_test))
     stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
     per_epoch = 1000 * seconds / max(1, history.epochs_run - (resume.epoch if resume else 0))
-    print(f"{backend:<5} ({device}, {model.config.dtype}): test accuracy "
+    print(f"{backend:<5} ({device}, {model.config.dtype}{ranks}): test accuracy "
           f"{100 * accuracy(data.y_test, predictions):.2f} % "
           f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
     if folder is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-MODULES = ("functional", "model", "optim")
+MODULES = ("functional", "model", "optim", "parallel")
 
 
 def _implementations(package: ModuleType) -> dict[str, Any]:

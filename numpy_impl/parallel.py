@@ -1,0 +1,77 @@
+"""Data-parallel training, simulated in one process (MATH.md §14).
+
+What ``torch_impl.parallel`` computes across processes with an all-reduce, this computes
+in a loop over the ranks' shards, so the arithmetic can be read (and tested) in one place:
+each shard's gradient of its part of the global mean, then their sum, then one update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from numpy_impl import functional as F
+from numpy_impl.model import MLP
+from shared.config import TrainConfig
+from shared.dropout import DropoutStep
+from shared.parallel import shard_bounds
+from shared.trainer import History, TrainState, train
+
+Array = np.ndarray
+
+
+class DataParallelMLP:
+    """``model`` trained as ``world_size`` data-parallel ranks would train it.
+
+    It speaks the shared trainer's protocol (so ``fit`` is the shared loop) and hands
+    every other call to ``model``. ``world_size`` defaults to 2 simulated ranks.
+    """
+
+    def __init__(self, model: MLP, world_size: int | None = None) -> None:
+        world_size = 2 if world_size is None else world_size  # the smallest that reduces
+        if world_size < 1:
+            raise ValueError(f"world_size = {world_size} is not allowed: expected >= 1")
+        self.model = model
+        self.world_size = world_size
+        self.config = model.config
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
+            batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
+            patience: int | None = None, verbose: bool = True,
+            resume: TrainState | None = None,
+            on_epoch_end: Callable[[TrainState], None] | None = None, **options: Any) -> History:
+        """``MLP.fit``, with every step data-parallel."""
+        config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
+                                          weight_decay=weight_decay, patience=patience,
+                                          **options)
+        return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
+                     on_epoch_end=on_epoch_end)
+
+    def train_step(self, data: tuple[Array, Array], batch: Array, optimizer: Any,
+                   dropout: DropoutStep | None = None) -> tuple[Array, Array]:
+        """One data-parallel update: every rank's gradient of its shard's part of the
+        global mean (MATH.md §14), summed as the all-reduce would, then one step."""
+        X, y = data
+        n = len(batch)
+        masks = self.model._dropout_masks(dropout, n)  # drawn for the global batch
+        total: dict[str, Array] = {k: np.zeros_like(v) for k, v in self.model.params.items()}
+        loss_sum, correct = self.model.dtype.type(0), 0
+        for rank in range(self.world_size):
+            start, stop = shard_bounds(n, self.world_size, rank)
+            rows = batch[start:stop]
+            if len(rows) == 0:
+                continue  # an empty shard adds zeros to the sum
+            shard_masks = None if masks is None else [m[start:stop] for m in masks]
+            cache = self.model._forward(X[rows], shard_masks)
+            loss_sum += F.cross_entropy(cache.logits, y[rows]) * len(rows)
+            correct += np.count_nonzero(cache.probs.argmax(axis=1) == y[rows])
+            for name, grad in self.model._backward(cache, y[rows], n_total=n).items():
+                total[name] += grad  # the all-reduce: a sum over ranks
+        optimizer.step(self.model.params, total)
+        return loss_sum, correct
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (prepare_data, evaluate, predict, state_dict, …) is the model's.
+        return getattr(self.model, name)
