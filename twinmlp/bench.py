@@ -245,3 +245,55 @@ def write_outputs(cells: list[Cell], peaks: dict[str, float], out: Path,
     rows = [",".join(fields)] + [",".join(str(v) for v in asdict(c).values()) for c in cells]
     atomic_write_text(out / "bench.csv", "\n".join(rows) + "\n")
     plot_throughput(cells, out / "bench.png", meta.get("title", "twinmlp bench"))
+
+
+def scaling(dataset: str, data_root: Path | None, nprocs: Sequence[int], device: str,
+            batch_sizes: Sequence[int], widths: Sequence[Sequence[int]], epochs: int,
+            n_features: int, n_classes: int) -> list[dict[str, Any]]:
+    """Seconds per epoch of data-parallel torch training with each process count: a real
+    ``twinmlp train --nproc N`` run each (torchrun, gloo on cpu, NCCL on cuda), timed by
+    its own history (median over the epochs after the first, validation included)."""
+    import csv
+    import subprocess
+    import sys
+    import tempfile
+
+    rows = []
+    for hidden in widths:
+        for batch in batch_sizes:
+            for n in nprocs:
+                with tempfile.TemporaryDirectory() as folder:
+                    command = [sys.executable, "-m", "twinmlp", "train", "--backend", "torch",
+                               "--device", device, "--nproc", str(n), "--dataset", dataset,
+                               "--epochs", str(epochs), "--batch-size", str(batch),
+                               "--patience", "none", "--quiet", "--out", folder]
+                    if data_root is not None:
+                        command += ["--data-root", str(data_root)]
+                    hidden_arg = ",".join(map(str, hidden))
+                    command += ["--layers", f"{n_features},{hidden_arg},{n_classes}"]
+                    result = subprocess.run(command, capture_output=True, text=True,
+                                            check=False)
+                    if result.returncode != 0:
+                        raise RuntimeError(f"scaling run with {n} processes failed: "
+                                           f"{result.stderr.strip().splitlines()[-1:]}")
+                    with open(Path(folder) / "history.csv") as stream:
+                        seconds = [float(r["seconds"]) for r in csv.DictReader(stream)]
+                rows.append({"device": device, "processes": n, "batch_size": batch,
+                             "hidden": hidden_arg,
+                             "seconds_per_epoch": statistics.median(seconds[1:] or seconds)})
+    for row in rows:
+        base = next(r for r in rows if r["device"] == row["device"] and r["processes"] ==
+                    min(nprocs) and r["batch_size"] == row["batch_size"] and
+                    r["hidden"] == row["hidden"])
+        row["speedup"] = base["seconds_per_epoch"] / row["seconds_per_epoch"]
+    return rows
+
+
+def scaling_table(rows: list[dict[str, Any]]) -> str:
+    """The scaling runs as a Markdown table."""
+    lines = ["| device | hidden | batch | processes | s/epoch | speed-up |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['device']} | {r['hidden']} | {r['batch_size']} | {r['processes']} "
+                     f"| {r['seconds_per_epoch']:.3f} | {r['speedup']:.2f}× |")
+    return "\n".join(lines)

@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "torchrun starts N processes (gloo on cpu, NCCL on cuda, one GPU "
                             "per rank); with --backend numpy, N ranks simulated in one process "
                             "(default: 1)")
-    train.add_argument("--distributed-worker", action="store_true", help=argparse.SUPPRESS)
+    train.add_argument("--distributed-worker", action="store_true",
+                       help="run as one rank of a torchrun launch you started yourself "
+                            "(docs/distributed.md); --nproc does this for one node")
     train.add_argument("--seeds", type=_int_list, default=None,
                        help="comma-separated seeds: one run per seed, then the mean and "
                             "spread of test accuracy per twin (with --out: one subfolder each)")
@@ -169,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default: 1)")
     bench.add_argument("--no-anchors", action="store_true",
                        help="time the twins only, not torch-autograd and scikit-learn")
+    bench.add_argument("--scaling", type=_int_list, default=None, metavar="N,N",
+                       help="also time data-parallel torch training with these process "
+                            "counts (e.g. 1,2), each a real torchrun launch (MATH.md §14)")
+    bench.add_argument("--scaling-epochs", type=int, default=4,
+                       help="epochs per scaling run; the first is not counted (default: 4)")
     bench.add_argument("--out", type=Path, default=Path("runs/bench"),
                        help="folder for bench.json, bench.csv, bench.png (default: runs/bench)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -666,12 +673,22 @@ def run_bench_command(args: argparse.Namespace) -> int:
     results, peaks = bench.run_bench(X, y, n_classes, cells, args.warmup, args.repeats,
                                      verbose=not args.quiet)
     print(bench.table(results, peaks))
+    scaling = []
+    if args.scaling:
+        if args.dataset == "random":
+            raise UsageError("--scaling trains through twinmlp train: pick --dataset digits, "
+                             "mnist or fashion-mnist")
+        for device in devices:
+            scaling += bench.scaling(args.dataset, args.data_root, args.scaling, device,
+                                     args.batch_sizes, args.hidden or [[256]],
+                                     args.scaling_epochs, X.shape[1], n_classes)
+        print(bench.scaling_table(scaling))
     meta = {"source": source, "command": "twinmlp " + " ".join(sys.argv[1:]),
             "machine": platform.processor() or platform.machine(),
             "torch": torch.__version__, "numpy": np.__version__,
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "title": f"twinmlp bench: {source}"}
-    bench.write_outputs(results, peaks, args.out, meta)
+    bench.write_outputs(results, peaks, args.out, {**meta, "scaling": scaling})
     print(f"wrote {args.out / 'bench.json'}, bench.csv and bench.png")
     return 0
 
