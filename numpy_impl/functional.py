@@ -39,7 +39,12 @@ def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array
 def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``α``, α also at ``z = 0``
     (MATH.md §4)."""
-    return np.multiply(grad, alpha, out=grad, where=z <= 0)
+    # φ'(z) = max([z > 0], α) exactly; vectorised, where a masked multiply (``where=``)
+    # runs ten times slower.
+    factor = (z > 0).astype(z.dtype)
+    np.maximum(factor, alpha, out=factor)
+    grad *= factor
+    return grad
 
 
 def relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
@@ -49,7 +54,7 @@ def relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
 
 def relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``0`` (MATH.md §4)."""
-    np.copyto(grad, 0, where=z <= 0)
+    grad *= z > 0
     return grad
 
 
@@ -130,6 +135,20 @@ def cross_entropy(logits: Array, y: Array) -> Array:
     return -(y * logp).sum() / n
 
 
+def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
+                          ) -> tuple[Array, Array]:
+    """Probabilities and the *summed* cross-entropy of integer labels in one pass: with
+    ``m`` the row maximum and ``s = Σ_c exp(z_c − m)``, ``P = exp(z − m) / s`` and
+    ``−log P_{i,y_i} = log s_i − (z − m)_{i,y_i}`` (MATH.md §2, §3). ``out`` may be a
+    buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite."""
+    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
+    picked = np.take_along_axis(shifted, y[:, None], axis=1)
+    e = np.exp(shifted, out=shifted)
+    total = e.sum(axis=1, keepdims=True)
+    e /= total
+    return e, np.log(total).sum() - picked.sum()
+
+
 def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
                        n_total: int | None = None) -> Array:
     """``(P − Y) / n``, the gradient of the mean cross-entropy at the logits (MATH.md §3);
@@ -137,7 +156,10 @@ def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
     ``n_total`` divides by a global batch size instead of this batch's rows: a
     data-parallel rank's share of the global mean (MATH.md §14)."""
     n = probs.shape[0]
-    grad = probs.copy() if out is None else _into(probs, out)
+    if out is None:
+        grad = probs.copy()
+    else:
+        grad = out if out is probs else _into(probs, out)
     if y.ndim == 1:
         grad[np.arange(n), y] -= 1
     else:

@@ -142,10 +142,12 @@ class MLP:
         returns (summed loss, correct count)."""
         X, y = data
         buffers = self._buffers(len(batch))
-        xb = np.take(X, batch, axis=0, out=buffers["x"])  # one contiguous gather
-        yb = np.take(y, batch, out=buffers["y"])
-        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers)
-        loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
+        # One contiguous gather. The rows come from a permutation, so mode="clip" never
+        # clips; it spares the copy NumPy makes to check indices when given ``out``.
+        xb = np.take(X, batch, axis=0, out=buffers["x"], mode="clip")
+        yb = np.take(y, batch, out=buffers["y"], mode="clip")
+        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers, yb)
+        loss_sum = cache.loss_sum
         correct = np.count_nonzero(cache.probs.argmax(axis=1) == yb)
         optimizer.step(self.params, self._backward(cache, yb, buffers))
         return loss_sum, correct
@@ -172,8 +174,10 @@ class MLP:
     # --- internals: no validation, the arithmetic of MATH.md ---
 
     def _forward(self, X: Array, masks: list[Array] | None = None,
-                 buffers: dict[str, Array] | None = None) -> ForwardCache:
-        # With ``buffers`` (the training step's) every array is written into a reused one.
+                 buffers: dict[str, Array] | None = None, y: Array | None = None
+                 ) -> ForwardCache:
+        # With ``buffers`` (the training step's) every array is written into a reused one;
+        # with labels ``y`` the summed loss comes out of the softmax pass (cache.loss_sum).
         buffer = (buffers or {}).get
         activate = F.ACTIVATIONS[self.config.activation]
         activations, pre_activations, outputs = [X], [], []
@@ -189,8 +193,12 @@ class MLP:
             activations.append(A)
         logits = F.linear(A, self.params[f"W{self.n_layers}"], self.params[f"b{self.n_layers}"],
                           out=buffer("logits"))
-        probs = F.softmax(logits, out=buffer("probs"))
-        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks)
+        if y is None:
+            probs, loss_sum = F.softmax(logits, out=buffer("probs")), None
+        else:
+            probs, loss_sum = F.softmax_cross_entropy(logits, y, out=buffer("probs"))
+        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks,
+                            loss_sum)
 
     def _backward(self, cache: ForwardCache, y: Array, buffers: dict[str, Array] | None = None,
                   n_total: int | None = None) -> dict[str, Array]:

@@ -23,6 +23,7 @@ class Optimizer:
         self.lr = lr
         self.weight_decay = weight_decay
         self.state: dict[str, Array] = {}
+        self._scratch: dict[str, Array] = {}
 
     def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
         """Update ``params`` in place from ``grads``."""
@@ -46,6 +47,13 @@ class Optimizer:
             value = value.astype(param.dtype)
         self.state[key] = value
         return value
+
+    def _scaled(self, name: str, grad: Array, factor: float) -> Array:
+        """``grad · factor`` in a buffer kept per parameter: no temporary per step."""
+        scratch = self._scratch.get(name)
+        if scratch is None or scratch.shape != grad.shape or scratch.dtype != grad.dtype:
+            scratch = self._scratch[name] = np.empty_like(grad)
+        return np.multiply(grad, factor, out=scratch)
 
     def _coupled(self, name: str, param: Array, grad: Array) -> Array:
         """``g + δ W`` for weights, ``g`` for biases (MATH.md §6)."""
@@ -77,7 +85,7 @@ class SGD(Optimizer):
                     buffer += grad
                 buffer = self.state[key]
                 grad = grad + buffer * self.momentum if self.nesterov else buffer
-            param -= grad * self.lr
+            param -= self._scaled(name, grad, self.lr)
 
 
 class Adam(Optimizer):

@@ -14,7 +14,8 @@ class ForwardCache:
     ``outputs[l-1]`` is ``φ(Z_l)`` and ``masks[l-1]`` the scaled dropout mask ``D_l``
     (``masks`` is None without dropout). ``activations[l]`` is ``A_l``, the input of layer
     ``l+1`` (``A_0 = X``; ``A_l = φ(Z_l) ⊙ D_l`` with dropout, else ``φ(Z_l)`` itself).
-    ``logits`` is ``Z_L`` and ``probs`` is ``softmax(Z_L)``.
+    ``logits`` is ``Z_L`` and ``probs`` is ``softmax(Z_L)``; ``loss_sum`` is the summed
+    cross-entropy when the pass was given labels (the training step's), else None.
     """
 
     activations: list[Any]
@@ -23,6 +24,7 @@ class ForwardCache:
     logits: Any
     probs: Any
     masks: list[Any] | None = None
+    loss_sum: Any = None
 
 
 def step_buffer_shapes(layer_sizes: tuple[int, ...], n_rows: int) -> dict[str, tuple[int, ...]]:

@@ -258,7 +258,11 @@ def test_show_prints_both_sources_side_by_side(name: str,
 def test_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "frobnicate"]) == 2
     err = capsys.readouterr().err
-    assert "no single twin implementation called 'frobnicate'" in err and "softmax" in err
+    assert "no twin implementation called 'frobnicate'; try e.g. softmax" in err
+    assert main(["show", "sofmax"]) == 2
+    assert "did you mean softmax" in capsys.readouterr().err
+    assert main(["show", "step"]) == 2
+    assert "'step' names several twin implementations: " in capsys.readouterr().err
 
 
 # --- real data: Debian's Fashion-MNIST, where installed ---

@@ -39,7 +39,7 @@ class ScriptedModel:
         self.batches: list[list[int]] = []
         self.loaded: dict[str, np.ndarray] | None = None
 
-    def prepare_data(self, X: Any, y: Any) -> Any:
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> Any:
         return X, y
 
     def prepare_order(self, order: np.ndarray) -> np.ndarray:

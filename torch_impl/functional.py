@@ -37,7 +37,10 @@ def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array
 def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``α``, α also at ``z = 0``
     (MATH.md §4)."""
-    return torch.where(z > 0, grad, grad * alpha, out=grad)
+    # ATen's leaky_relu_backward is exactly ``grad if z > 0 else grad · α`` in one kernel;
+    # spelt with torch.where it takes three and runs fifteen times slower.
+    return torch.ops.aten.leaky_relu_backward.grad_input(grad, z, alpha, False,
+                                                         grad_input=grad)
 
 
 def relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
@@ -47,7 +50,8 @@ def relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
 
 def relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``0`` (MATH.md §4)."""
-    return grad.masked_fill_(z <= 0, 0)
+    grad *= z > 0
+    return grad
 
 
 def tanh(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
@@ -126,6 +130,20 @@ def cross_entropy(logits: Array, y: Array) -> Array:
     return -(y * logp).sum() / n
 
 
+def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
+                          ) -> tuple[Array, Array]:
+    """Probabilities and the *summed* cross-entropy of integer labels in one pass: with
+    ``m`` the row maximum and ``s = Σ_c exp(z_c − m)``, ``P = exp(z − m) / s`` and
+    ``−log P_{i,y_i} = log s_i − (z − m)_{i,y_i}`` (MATH.md §2, §3). ``out`` may be a
+    buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite."""
+    shifted = torch.sub(logits, logits.amax(dim=1, keepdim=True), out=out)
+    picked = torch.take_along_dim(shifted, y[:, None], dim=1)
+    e = torch.exp(shifted, out=shifted)
+    total = e.sum(dim=1, keepdim=True)
+    e /= total
+    return e, torch.log(total).sum() - picked.sum()
+
+
 def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
                        n_total: int | None = None) -> Array:
     """``(P − Y) / n``, the gradient of the mean cross-entropy at the logits (MATH.md §3);
@@ -133,7 +151,10 @@ def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
     ``n_total`` divides by a global batch size instead of this batch's rows: a
     data-parallel rank's share of the global mean (MATH.md §14)."""
     n = probs.shape[0]
-    grad = probs.clone() if out is None else _into(probs, out)
+    if out is None:
+        grad = probs.clone()
+    else:
+        grad = out if out is probs else _into(probs, out)
     if y.ndim == 1:
         grad[torch.arange(n, device=probs.device), y] -= 1
     else:

@@ -154,8 +154,8 @@ class MLP:
         buffers = self._buffers(len(batch))
         xb = torch.index_select(X, 0, batch, out=buffers["x"])  # one contiguous gather
         yb = torch.index_select(y, 0, batch, out=buffers["y"])
-        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers)
-        loss_sum = F.cross_entropy(cache.logits, yb) * len(yb)
+        cache = self._forward(xb, self._dropout_masks(dropout, len(yb)), buffers, yb)
+        loss_sum = cache.loss_sum
         correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb)
         optimizer.step(self.params, self._backward(cache, yb, buffers))
         return loss_sum, correct
@@ -184,8 +184,10 @@ class MLP:
     # --- internals: no validation, the arithmetic of MATH.md ---
 
     def _forward(self, X: Array, masks: list[Array] | None = None,
-                 buffers: dict[str, Array] | None = None) -> ForwardCache:
-        # With ``buffers`` (the training step's) every array is written into a reused one.
+                 buffers: dict[str, Array] | None = None, y: Array | None = None
+                 ) -> ForwardCache:
+        # With ``buffers`` (the training step's) every array is written into a reused one;
+        # with labels ``y`` the summed loss comes out of the softmax pass (cache.loss_sum).
         buffer = (buffers or {}).get
         activate = F.ACTIVATIONS[self.config.activation]
         activations, pre_activations, outputs = [X], [], []
@@ -201,8 +203,12 @@ class MLP:
             activations.append(A)
         logits = F.linear(A, self.params[f"W{self.n_layers}"], self.params[f"b{self.n_layers}"],
                           out=buffer("logits"))
-        probs = F.softmax(logits, out=buffer("probs"))
-        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks)
+        if y is None:
+            probs, loss_sum = F.softmax(logits, out=buffer("probs")), None
+        else:
+            probs, loss_sum = F.softmax_cross_entropy(logits, y, out=buffer("probs"))
+        return ForwardCache(activations, pre_activations, outputs, logits, probs, masks,
+                            loss_sum)
 
     def _backward(self, cache: ForwardCache, y: Array, buffers: dict[str, Array] | None = None,
                   n_total: int | None = None) -> dict[str, Array]:

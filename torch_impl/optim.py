@@ -79,7 +79,7 @@ class SGD(Optimizer):
                     buffer += grad
                 buffer = self.state[key]
                 grad = grad + buffer * self.momentum if self.nesterov else buffer
-            param -= grad * self.lr
+            param.sub_(grad, alpha=self.lr)  # θ − η·g in one kernel
 
 
 class Adam(Optimizer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import shutil
 import textwrap
@@ -49,10 +50,14 @@ def resolve(name: str) -> tuple[Any, Any]:
         matches = [key for key in mine if key.split(".")[-1] == name]
         if len(matches) == 1:
             name = matches[0]
+        elif matches:
+            raise ValueError(f"{name!r} names several twin implementations: "
+                             + ", ".join(matches))
         else:
-            choices = matches or sorted(k for k in mine if not k.split(".")[-1].startswith("_"))
-            raise ValueError(f"no single twin implementation called {name!r}; try one of: "
-                             + ", ".join(choices))
+            close = difflib.get_close_matches(name, list(mine), n=5)
+            hint = (f"did you mean {', '.join(close)}?" if close
+                    else "try e.g. softmax, MLP.forward, MLP._backward, SGD.step")
+            raise ValueError(f"no twin implementation called {name!r}; {hint}")
     return mine[name], theirs[name]
 
 
