@@ -141,12 +141,13 @@ def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
     ``m`` the row maximum and ``s = Σ_c exp(z_c − m)``, ``P = exp(z − m) / s`` and
     ``−log P_{i,y_i} = log s_i − (z − m)_{i,y_i}`` (MATH.md §2, §3). ``out`` may be a
     buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite."""
-    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
-    picked = np.take_along_axis(shifted, y[:, None], axis=1)
+    # ufunc.reduce is .max()/.sum() without their Python wrappers: this runs every step.
+    shifted = np.subtract(logits, np.maximum.reduce(logits, axis=1, keepdims=True), out=out)
+    picked = shifted[np.arange(len(y)), y]
     e = np.exp(shifted, out=shifted)
-    total = e.sum(axis=1, keepdims=True)
+    total = np.add.reduce(e, axis=1, keepdims=True)
     e /= total
-    return e, np.log(total).sum() - picked.sum()
+    return e, np.add.reduce(np.log(total), axis=None) - np.add.reduce(picked)
 
 
 def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,

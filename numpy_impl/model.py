@@ -211,7 +211,7 @@ class MLP:
         for layer in range(self.n_layers, 0, -1):
             grads[f"W{layer}"] = np.matmul(cache.activations[layer - 1].T, G,
                                            out=buffer(f"dW{layer}"))
-            grads[f"b{layer}"] = np.sum(G, axis=0, out=buffer(f"db{layer}"))
+            grads[f"b{layer}"] = np.add.reduce(G, axis=0, out=buffer(f"db{layer}"))
             if layer > 1:
                 G = np.matmul(G, self.params[f"W{layer}"].T, out=buffer(f"G{layer - 1}"))
                 Z, A = cache.pre_activations[layer - 2], cache.outputs[layer - 2]
