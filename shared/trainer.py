@@ -71,6 +71,7 @@ class History:
 
     epoch: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
+    l2_penalty: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
@@ -80,7 +81,8 @@ class History:
     stopped_early: bool = False
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+    COLUMNS = ("epoch", "train_loss", "l2_penalty", "train_acc", "val_loss", "val_acc", "lr",
+               "seconds")
 
     def rows(self) -> list[dict[str, float]]:
         """One dict per epoch, keyed by :attr:`COLUMNS`."""
@@ -203,12 +205,16 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         # The one host read of the epoch: every step's loss at once.
         losses = model.read_scalars(step_losses)
         check_finite(model, losses, epoch, history, last_good, optimizer)
-        train_loss = float(losses.sum()) / n_train + l2_scale * model.weight_norm_sq()
+        # Mean cross-entropy over the epoch's batches, comparable with val_loss; the L2 term
+        # is reported beside it, not inside it (for AdamW it is no part of the objective).
+        train_loss = float(losses.sum()) / n_train
+        l2_penalty = l2_scale * model.weight_norm_sq()
         train_acc = float(model.read_scalars(step_correct).sum()) / n_train
         val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
 
         history.epoch.append(epoch)
         history.train_loss.append(train_loss)
+        history.l2_penalty.append(l2_penalty)
         history.train_acc.append(train_acc)
         history.val_loss.append(val_loss)
         history.val_acc.append(val_acc)
