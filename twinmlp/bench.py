@@ -49,9 +49,12 @@ def flops_per_sample(layers: Sequence[int]) -> int:
     return 2 * sum(products) + sum(products[1:])
 
 
-def matmul_peak(device: str, size: int = 2048, repeats: int = 5) -> float:
-    """Best float32 GFLOP/s of a square matrix product (NumPy on cpu, plus torch)."""
+def matmul_peak(device: str, size: int | None = None, repeats: int = 5) -> float:
+    """Best float32 GFLOP/s of a square matrix product (NumPy on cpu, plus torch): 2048²
+    on a CPU, 8192² on a GPU (a smaller product would time the launch, not the device)."""
     import torch
+
+    size = size or (2048 if device == "cpu" else 8192)
 
     best = 0.0
     rng = np.random.default_rng(0)
