@@ -31,7 +31,7 @@ def _save(figure, path: Path) -> None:
 
 def plot_curves(history: History, path: Path, title: str) -> None:
     """Train and validation loss (left) and accuracy (right) per epoch; the best epoch
-    (the one early stopping restores) is marked."""
+    (the one early stopping restores, when it is on) is marked."""
     plt = _pyplot()
     figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for axis, key, label in ((loss_axis, "loss", "loss (mean cross-entropy)"),
@@ -42,7 +42,7 @@ def plot_curves(history: History, path: Path, title: str) -> None:
             axis.plot(history.epoch, values, label="validation")
         if history.best_epoch is not None:
             axis.axvline(history.best_epoch, color="grey", linestyle=":",
-                         label=f"best epoch ({history.best_epoch})")
+                         label=f"lowest validation loss (epoch {history.best_epoch})")
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
