@@ -23,7 +23,7 @@ from twinmlp.cli import main
 
 TRAIN = ["train", "--dataset", "digits", "--epochs", "60", "--lr", "0.01", "--batch-size",
          "16", "--optimizer", "adam", "--dropout", "0.2", "--schedule", "cosine",
-         "--warmup-epochs", "3", "--patience", "none", "--quiet"]
+         "--warmup-epochs", "3", "--patience", "none", "--checkpoint-seconds", "0", "--quiet"]
 
 
 def cli(*args: str) -> list[str]:
@@ -156,3 +156,21 @@ def test_one_seed_is_bit_identical_on_cuda(digits: Dataset) -> None:
         states.append(model.state_dict())
     for name in states[0]:
         assert states[0][name].tobytes() == states[1][name].tobytes(), name
+
+
+def test_fast_epochs_are_checkpointed_at_most_every_few_seconds(tmp_path: Path) -> None:
+    """With the default --checkpoint-seconds the epoch checkpoint is written on the first
+    epoch and at the end, not after each of 40 millisecond-epochs (each write fsyncs)."""
+    import twinmlp.runs
+
+    writes = []
+    original = twinmlp.runs.save_train_state
+    try:
+        twinmlp.runs.save_train_state = lambda path, state, meta: (
+            writes.append(state.epoch), original(path, state, meta))
+        assert main(["train", "--backend", "numpy", "--epochs", "40", "--quiet", "--out",
+                     str(tmp_path / "run")]) == 0
+    finally:
+        twinmlp.runs.save_train_state = original
+    assert writes[0] == 1 and writes[-1] == 40 and len(writes) < 10
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 40

@@ -7,6 +7,7 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -83,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--distributed-worker", action="store_true",
                        help="run as one rank of a torchrun launch you started yourself "
                             "(docs/distributed.md); --nproc does this for one node")
+    train.add_argument("--checkpoint-seconds", type=float, default=10.0, metavar="S",
+                       help="with --out, rewrite the epoch checkpoint last.safetensors at most "
+                            "every S seconds (0: after every epoch), and always when training "
+                            "stops (default: 10)")
     train.add_argument("--seeds", type=_int_list, default=None,
                        help="comma-separated seeds: one run per seed, then the mean and "
                             "spread of test accuracy per twin (with --out: one subfolder each)")
@@ -410,7 +415,8 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
                   f"({dist.get_backend()})")
             train_and_report(model, "torch", device, data, training,
                              args.out if rank == 0 else None, args.quiet or rank != 0,
-                             extra_meta={"nproc": dist.get_world_size()})
+                             extra_meta={"nproc": dist.get_world_size()},
+                             checkpoint_seconds=args.checkpoint_seconds)
     finally:
         dist.destroy_process_group()
     return 0
@@ -458,7 +464,8 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
         if args.out is not None:
             folder = args.out / backend if len(models) == 2 else args.out
         predictions[backend] = train_and_report(model, backend, device, data, training, folder,
-                                                args.quiet)
+                                                args.quiet,
+                                                checkpoint_seconds=args.checkpoint_seconds)
     accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
     if len(models) == 2:
         verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
@@ -491,17 +498,18 @@ def run_resume(args: argparse.Namespace) -> int:
     model = make_model(meta["backend"], config, meta["device"])
     print(f"{data.summary()}; resuming {folder} after epoch {state.epoch}")
     train_and_report(model, meta["backend"], meta["device"], data, training, folder, args.quiet,
-                     resume=state)
+                     resume=state, checkpoint_seconds=args.checkpoint_seconds)
     return 0
 
 
 def train_and_report(model: Any, backend: str, device: str, data: Dataset,
                      training: TrainConfig, folder: Path | None, quiet: bool,
-                     resume: Any = None, extra_meta: dict[str, Any] | None = None) -> Any:
+                     resume: Any = None, extra_meta: dict[str, Any] | None = None,
+                     checkpoint_seconds: float = 10.0) -> Any:
     """Train one twin (from ``resume`` when given), print its line, fill its run folder;
     returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
     after noting it in the run folder (whose epoch checkpoint stays)."""
-    from shared.trainer import DivergenceError
+    from shared.trainer import DivergenceError, History
     from twinmlp.parity import to_numpy
     from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
 
@@ -509,13 +517,20 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
     meta = {**run_metadata(model, backend, device, data, training), "nproc": nproc,
             **(extra_meta or {})}
     ranks = f" ×{meta['nproc']} ranks" if meta.get("nproc", 1) > 1 else ""
-    on_epoch_end = start_run(folder, meta) if folder is not None else None
-    latest = {"epoch": resume.epoch if resume is not None else 0}
+    saver = start_run(folder, meta) if folder is not None else None
+    latest: dict[str, Any] = {"state": resume, "saved": resume, "at": -math.inf}
 
     def remember(state: Any) -> None:
-        latest["epoch"] = state.epoch
-        if on_epoch_end is not None:
-            on_epoch_end(state)
+        # An epoch checkpoint is an fsync'd file; on fast epochs write one at most every
+        # ``checkpoint_seconds`` (a killed run resumes from it), and always on the way out.
+        latest["state"] = state
+        if saver is not None and time.monotonic() - latest["at"] >= checkpoint_seconds:
+            save(state)
+
+    def save(state: Any) -> None:
+        if saver is not None and state is not None and state is not latest["saved"]:
+            saver(state)
+            latest["saved"], latest["at"] = state, time.monotonic()
 
     started = time.perf_counter()
     try:
@@ -524,17 +539,21 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
                             **training.to_dict())
     except DivergenceError as error:
         if folder is not None:
+            save(error.last_good)
             record_stop(folder, meta, f"diverged: {error}", error.history)
         raise RunStoppedError(f"{backend}: {error}" + (f"; the last good epoch is in {folder}"
-                                                   if folder else ""), 1) from None
+                                                       if folder else ""), 1) from None
     except KeyboardInterrupt:
-        done = latest["epoch"]
+        state = latest["state"]
+        done = state.epoch if state is not None else 0
         if folder is None:
             raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
-        state_history = _history_of(folder)
-        record_stop(folder, meta, f"interrupted after epoch {done}", state_history)
+        save(state)
+        record_stop(folder, meta, f"interrupted after epoch {done}",
+                    state.history if state is not None else History())
         raise RunStoppedError(f"interrupted after epoch {done}; resume with: twinmlp train "
-                         f"--resume {folder}", 130) from None
+                              f"--resume {folder}", 130) from None
+    save(latest["state"])
     seconds = time.perf_counter() - started
     predictions = to_numpy(model.predict(data.X_test))
     stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
@@ -546,16 +565,6 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
         finish_run(folder, model, meta, data, history, seconds)
         print(f"      run folder: {folder}")
     return predictions
-
-
-def _history_of(folder: Path) -> Any:
-    """The history saved in a run folder's epoch checkpoint (empty before epoch 1)."""
-    from shared.trainer import History
-    from twinmlp.checkpoint import LAST, load_train_state
-
-    if not (folder / LAST).exists():
-        return History()
-    return load_train_state(folder / LAST)[0].history
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -1,11 +1,11 @@
 """A run folder: everything a training run leaves for people and for ``evaluate``.
 
 ``config.json`` (what was run, and its status), ``history.csv`` (one row per epoch),
-``last.safetensors`` (the epoch checkpoint, rewritten after every epoch, which
-``twinmlp train --resume`` continues from), and when training ends ``model.safetensors``
-(the final checkpoint, see :mod:`twinmlp.checkpoint`), ``curves.png`` and
-``confusion.png``. Every file is written atomically, so a run killed at any moment leaves
-the last whole epoch behind.
+``last.safetensors`` (the epoch checkpoint ``twinmlp train --resume`` continues from,
+rewritten at most every ``--checkpoint-seconds`` and when training stops), and when
+training ends ``model.safetensors`` (the final checkpoint, see :mod:`twinmlp.checkpoint`),
+``curves.png`` and ``confusion.png``. Every file is written atomically, so a run killed
+at any moment leaves its last checkpointed epoch behind.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> 
 
 
 def start_run(out: Path, meta: dict[str, Any]) -> Callable[[TrainState], None]:
-    """Create the run folder and return the epoch hook that keeps ``last.safetensors``
-    (the epoch checkpoint ``--resume`` continues from) up to date."""
+    """Create the run folder and return the function that writes ``last.safetensors``
+    (the epoch checkpoint ``--resume`` continues from) for a :class:`TrainState`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, meta, "running")
