@@ -10,16 +10,13 @@ order of additions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
-from shared.config import TrainConfig
 from shared.dropout import DropoutStep
 from shared.parallel import shard_bounds
-from shared.trainer import History, TrainState, train
 from torch_impl import functional as F
 from torch_impl.model import MLP
 
@@ -44,17 +41,8 @@ class DataParallelMLP:
         self.rank = dist.get_rank() if rank is None else rank
         self.config = model.config
 
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
-            batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
-            patience: int | None = None, verbose: bool = True,
-            resume: TrainState | None = None,
-            on_epoch_end: Callable[[TrainState], None] | None = None, **options: Any) -> History:
-        """``MLP.fit``, with every step data-parallel."""
-        config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
-                                          weight_decay=weight_decay, patience=patience,
-                                          **options)
-        return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
-                     on_epoch_end=on_epoch_end)
+    # ``MLP.fit`` itself: the shared loop, driving this class's data-parallel train_step.
+    fit = MLP.fit
 
     def train_step(self, data: tuple[Array, Array], batch: Array, optimizer: Any,
                    dropout: DropoutStep | None = None) -> tuple[Array, Array]:
