@@ -26,6 +26,7 @@ from shared.config import (
 )
 from shared.data import DATASET_NAMES, Dataset, DatasetMissingError, default_data_root
 from shared.metrics import accuracy
+from twinmlp import __version__
 
 EXAMPLES = """\
 examples:
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinmlp", description="One MLP written twice (NumPy and torch), held equal.",
         epilog=EXAMPLES, formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"twinmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
