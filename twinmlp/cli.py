@@ -1,4 +1,6 @@
-"""The ``twinmlp`` command line: train, evaluate, parity, show, data.
+"""The ``twinmlp`` command line: train, evaluate, parity, show, bench, data.
+
+Parsing and the small commands live here; ``twinmlp train`` runs in ``twinmlp.training``.
 
 Every expected failure (bad option values, missing data, a damaged checkpoint) ends in one
 line on stderr and exit code 2, never a traceback.
@@ -7,9 +9,7 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,18 @@ from shared.config import (
     INIT_NAMES,
     OPTIMIZER_NAMES,
     SCHEDULE_NAMES,
-    ModelConfig,
     TrainConfig,
 )
-from shared.data import DATASET_NAMES, Dataset, DatasetMissingError, default_data_root
+from shared.data import DATASET_NAMES, DatasetMissingError, default_data_root
 from shared.metrics import accuracy
 from twinmlp import __version__
+from twinmlp.training import (
+    RunStoppedError,
+    UsageError,
+    load_data,
+    model_config,
+    run_train,
+)
 
 EXAMPLES = """\
 examples:
@@ -40,20 +46,6 @@ examples:
 """
 
 #: Defaults that depend on the dataset (the digits row is the course notebook's setup).
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
-                   patience=10),
-    "mnist": dict(hidden=[256], epochs=30, lr=0.05, batch_size=64, weight_decay=1e-4,
-                  patience=5),
-    "fashion-mnist": dict(hidden=[256], epochs=30, lr=0.05, batch_size=64,
-                          weight_decay=1e-4, patience=5),
-}
-
-
-class UsageError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -295,278 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twinmlp: interrupted", file=sys.stderr)
         return 130
-
-
-def load_data(args: argparse.Namespace, name: str | None = None) -> Dataset:
-    """The dataset the options name, from the data root."""
-    from shared.data import load_dataset
-
-    return load_dataset(name or args.dataset, args.data_root, getattr(args, "download", False))
-
-
-def model_config(args: argparse.Namespace, data: Dataset) -> ModelConfig:
-    """The architecture the options describe (layers default by dataset)."""
-    hidden = DATASET_DEFAULTS[data.name]["hidden"]
-    layers = args.layers or [data.n_features, *hidden, data.n_classes]
-    if layers[0] != data.n_features or layers[-1] != data.n_classes:
-        raise UsageError(f"--layers {','.join(map(str, layers))} does not fit {data.name}: "
-                         f"it needs {data.n_features} inputs and {data.n_classes} outputs")
-    return ModelConfig(tuple(layers), args.activation, args.alpha, args.init, args.dtype,
-                       args.seed)
-
-
-def train_config(args: argparse.Namespace, dataset: str) -> TrainConfig:
-    """The training options, with the dataset's defaults where none was given."""
-    defaults = DATASET_DEFAULTS[dataset]
-
-    def pick(name: str) -> Any:
-        value = getattr(args, name)
-        return defaults[name] if value is None else value
-
-    patience = defaults["patience"] if args.patience is None else args.patience
-    return TrainConfig(epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
-                       weight_decay=pick("weight_decay"),
-                       patience=None if patience == "none" else patience,
-                       min_delta=args.min_delta, optimizer=args.optimizer,
-                       momentum=args.momentum, beta1=args.beta1, beta2=args.beta2,
-                       eps=args.eps, schedule=args.schedule, step_size=args.step_size,
-                       gamma=args.gamma, warmup_epochs=args.warmup_epochs, min_lr=args.min_lr,
-                       dropout=args.dropout, dropout_rng=args.dropout_rng)
-
-
-def make_model(backend: str, config: ModelConfig, device: str) -> Any:
-    """A fresh twin of ``backend`` built from ``config``."""
-    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
-                   seed=config.seed, dtype=config.dtype)
-    if backend == "numpy":
-        import numpy_impl
-        return numpy_impl.MLP(config.layer_sizes, **options)
-    import torch_impl
-    return torch_impl.MLP(config.layer_sizes, device=device, **options)
-
-
-class RunStoppedError(Exception):
-    """Training ended before it finished (interrupted, diverged); carries the exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
-    if args.nproc < 1:
-        raise UsageError(f"--nproc {args.nproc} is not allowed: expected an integer >= 1")
-    if args.resume is not None:
-        return run_resume(args)
-    if args.distributed_worker:
-        return run_distributed_worker(args)
-    if args.nproc > 1 and args.backend != "numpy":
-        return launch_torchrun(args)
-    if args.seeds:
-        return run_seeds(args)
-    return train_once(args)[0]
-
-
-def launch_torchrun(args: argparse.Namespace) -> int:
-    """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``)."""
-    import subprocess
-
-    if args.backend != "torch":
-        raise UsageError("--nproc with --backend both is not supported: pick numpy (ranks "
-                         "simulated in one process) or torch (one process per rank)")
-    if args.seeds:
-        raise UsageError("--nproc does not combine with --seeds")
-    # The ranks learn their count from the process group; --nproc itself must not reach
-    # torchrun's parser, which would read it as an abbreviation of --nproc-per-node.
-    passed = [a for i, a in enumerate(args.argv) if not a.startswith("--nproc")
-              and not (i > 0 and args.argv[i - 1] == "--nproc")]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={args.nproc}", "-m", "twinmlp", *passed,
-               "--distributed-worker"]
-    return subprocess.run(command, check=False).returncode
-
-
-def run_distributed_worker(args: argparse.Namespace) -> int:
-    """One torchrun rank: join the process group, train its shards, rank 0 reports."""
-    import contextlib
-    import io
-    import os
-
-    import torch
-    import torch.distributed as dist
-
-    from torch_impl.parallel import DataParallelMLP
-
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = args.device
-    if device.startswith("cuda"):
-        device = f"cuda:{local_rank}"
-        torch.cuda.set_device(local_rank)
-    dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    try:
-        rank = dist.get_rank()
-        data = load_data(args)
-        config = model_config(args, data)
-        training = train_config(args, data.name)
-        model = DataParallelMLP(make_model("torch", config, device))
-        output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
-            io.StringIO())
-        with output:
-            print(f"{data.summary()}; {dist.get_world_size()} data-parallel ranks "
-                  f"({dist.get_backend()})")
-            train_and_report(model, "torch", device, data, training,
-                             args.out if rank == 0 else None, args.quiet or rank != 0,
-                             extra_meta={"nproc": dist.get_world_size()},
-                             checkpoint_seconds=args.checkpoint_seconds)
-    finally:
-        dist.destroy_process_group()
-    return 0
-
-
-def run_seeds(args: argparse.Namespace) -> int:
-    """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
-    import numpy as np
-
-    results: dict[str, list[float]] = {}
-    code, out = 0, args.out
-    for seed in args.seeds:
-        print(f"--- seed {seed}")
-        args.seed = seed
-        args.out = None if out is None else out / f"seed{seed}"
-        seed_code, accuracies = train_once(args)
-        code = max(code, seed_code)
-        for backend, value in accuracies.items():
-            results.setdefault(backend, []).append(value)
-    for backend, values in results.items():
-        print(f"{backend}: test accuracy {100 * np.mean(values):.2f} % mean, "
-              f"{100 * np.std(values):.2f} % std, min {100 * min(values):.2f} %, "
-              f"max {100 * max(values):.2f} % over seeds {','.join(map(str, args.seeds))}")
-    return code
-
-
-def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
-    """One ``train`` run of one or both twins; returns the exit code and test accuracies."""
-    from twinmlp.parity import compare_twins
-
-    data = load_data(args)
-    config = model_config(args, data)
-    training = train_config(args, data.name)
-    backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
-    models = {backend: make_model(backend, config, args.device) for backend in backends}
-    if args.nproc > 1:  # numpy: the ranks simulated in one process (MATH.md §14)
-        from numpy_impl.parallel import DataParallelMLP
-
-        models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
-    print(data.summary())
-    predictions = {}
-    for backend, model in models.items():
-        device = "cpu" if backend == "numpy" else args.device
-        folder = None
-        if args.out is not None:
-            folder = args.out / backend if len(models) == 2 else args.out
-        predictions[backend] = train_and_report(model, backend, device, data, training, folder,
-                                                args.quiet,
-                                                checkpoint_seconds=args.checkpoint_seconds)
-    accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
-    if len(models) == 2:
-        verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
-                                predictions["numpy"], predictions["torch"], config.dtype)
-        print(verdict.line())
-        return (0 if verdict.passed else 1), accuracies
-    return 0, accuracies
-
-
-def run_resume(args: argparse.Namespace) -> int:
-    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint."""
-    import json
-
-    from twinmlp.checkpoint import LAST, load_train_state
-
-    folder = args.resume
-    try:
-        meta = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        raise UsageError(f"{folder} is not a run folder of twinmlp train --out "
-                         f"(no readable config.json)") from None
-    if meta.get("status") == "finished":
-        print(f"{folder}: this run already finished; nothing to resume")
-        return 0
-    state, _ = load_train_state(folder / LAST)
-    data = load_data(args, name=meta["dataset"])
-    config = ModelConfig(**{**meta["model_config"],
-                            "layer_sizes": tuple(meta["model_config"]["layer_sizes"])})
-    training = TrainConfig(**meta["train_config"])
-    model = make_model(meta["backend"], config, meta["device"])
-    print(f"{data.summary()}; resuming {folder} after epoch {state.epoch}")
-    train_and_report(model, meta["backend"], meta["device"], data, training, folder, args.quiet,
-                     resume=state, checkpoint_seconds=args.checkpoint_seconds)
-    return 0
-
-
-def train_and_report(model: Any, backend: str, device: str, data: Dataset,
-                     training: TrainConfig, folder: Path | None, quiet: bool,
-                     resume: Any = None, extra_meta: dict[str, Any] | None = None,
-                     checkpoint_seconds: float = 10.0) -> Any:
-    """Train one twin (from ``resume`` when given), print its line, fill its run folder;
-    returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
-    after noting it in the run folder (whose epoch checkpoint stays)."""
-    from shared.trainer import DivergenceError, History
-    from twinmlp.parity import to_numpy
-    from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
-
-    nproc = getattr(model, "world_size", 1)
-    meta = {**run_metadata(model, backend, device, data, training), "nproc": nproc,
-            **(extra_meta or {})}
-    ranks = f" ×{meta['nproc']} ranks" if meta.get("nproc", 1) > 1 else ""
-    saver = start_run(folder, meta) if folder is not None else None
-    latest: dict[str, Any] = {"state": resume, "saved": resume, "at": -math.inf}
-
-    def remember(state: Any) -> None:
-        # An epoch checkpoint is an fsync'd file; on fast epochs write one at most every
-        # ``checkpoint_seconds`` (a killed run resumes from it), and always on the way out.
-        latest["state"] = state
-        if saver is not None and time.monotonic() - latest["at"] >= checkpoint_seconds:
-            save(state)
-
-    def save(state: Any) -> None:
-        if saver is not None and state is not None and state is not latest["saved"]:
-            saver(state)
-            latest["saved"], latest["at"] = state, time.monotonic()
-
-    started = time.perf_counter()
-    try:
-        history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
-                            verbose=not quiet, resume=resume, on_epoch_end=remember,
-                            **training.to_dict())
-    except DivergenceError as error:
-        if folder is not None:
-            save(error.last_good)
-            record_stop(folder, meta, f"diverged: {error}", error.history)
-        raise RunStoppedError(f"{backend}: {error}" + (f"; the last good epoch is in {folder}"
-                                                       if folder else ""), 1) from None
-    except KeyboardInterrupt:
-        state = latest["state"]
-        done = state.epoch if state is not None else 0
-        if folder is None:
-            raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
-        save(state)
-        record_stop(folder, meta, f"interrupted after epoch {done}",
-                    state.history if state is not None else History())
-        raise RunStoppedError(f"interrupted after epoch {done}; resume with: twinmlp train "
-                              f"--resume {folder}", 130) from None
-    save(latest["state"])
-    seconds = time.perf_counter() - started
-    predictions = to_numpy(model.predict(data.X_test))
-    stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
-    per_epoch = 1000 * seconds / max(1, history.epochs_run - (resume.epoch if resume else 0))
-    print(f"{backend:<5} ({device}, {model.config.dtype}{ranks}): test accuracy "
-          f"{100 * accuracy(data.y_test, predictions):.2f} % "
-          f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
-    if folder is not None:
-        finish_run(folder, model, meta, data, history, seconds)
-        print(f"      run folder: {folder}")
-    return predictions
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
