@@ -202,14 +202,15 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
                                                      dropout)
                 step_losses.append(loss_sum)
                 step_correct.append(correct)
-        # The one host read of the epoch: every step's loss at once.
-        losses = model.read_scalars(step_losses)
+        # The epoch's one transfer from the device: every step's loss and correct count.
+        scalars = model.read_scalars(step_losses + step_correct)
+        losses, corrects = scalars[:len(bounds)], scalars[len(bounds):]
         check_finite(model, losses, epoch, history, last_good, optimizer)
         # Mean cross-entropy over the epoch's batches, comparable with val_loss; the L2 term
         # is reported beside it, not inside it (for AdamW it is no part of the objective).
         train_loss = float(losses.sum()) / n_train
         l2_penalty = l2_scale * model.weight_norm_sq()
-        train_acc = float(model.read_scalars(step_correct).sum()) / n_train
+        train_acc = float(corrects.sum()) / n_train
         val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
 
         history.epoch.append(epoch)

@@ -17,7 +17,6 @@ import torch.distributed as dist
 
 from shared.dropout import DropoutStep
 from shared.parallel import shard_bounds
-from torch_impl import functional as F
 from torch_impl.model import MLP
 
 Array = torch.Tensor
@@ -59,9 +58,9 @@ class DataParallelMLP:
             loss_sum = correct = torch.zeros((), dtype=self.model.dtype, device=X.device)
         else:
             shard_masks = None if masks is None else [m[start:stop] for m in masks]
-            cache = self.model._forward(X.index_select(0, rows), shard_masks)
             yb = y.index_select(0, rows)
-            loss_sum = F.cross_entropy(cache.logits, yb) * len(rows)
+            cache = self.model._forward(X.index_select(0, rows), shard_masks, y=yb)
+            loss_sum = cache.loss_sum
             correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb).to(loss_sum.dtype)
             grads = self.model._backward(cache, yb, n_total=n)
         # One all-reduce for everything: the gradients, the loss and the correct count.

@@ -139,15 +139,9 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
 
 def build_model(checkpoint: Checkpoint, backend: str, device: str = "cpu") -> Any:
     """A twin of ``backend`` holding the checkpoint's parameters."""
-    config = checkpoint.model_config
-    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
-                   seed=config.seed, dtype=config.dtype)
-    if backend == "numpy":
-        import numpy_impl
-        model = numpy_impl.MLP(config.layer_sizes, **options)
-    else:
-        import torch_impl
-        model = torch_impl.MLP(config.layer_sizes, device=device, **options)
+    from twinmlp.twins import make_twin
+
+    model = make_twin(backend, checkpoint.model_config, device)
     model.load_state_dict(checkpoint.params)
     return model
 

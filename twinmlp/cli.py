@@ -214,7 +214,7 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser, default_dtype: str) -> None:
-    parser.add_argument("--layers", type=_layer_list, default=None,
+    parser.add_argument("--layers", type=_int_list, default=None,
                         help="comma-separated layer sizes, inputs first, e.g. 784,256,10 "
                              "(default: FEATURES,32,CLASSES on digits, FEATURES,256,CLASSES "
                              "on the MNIST family)")
@@ -392,9 +392,9 @@ def run_bench_command(args: argparse.Namespace) -> int:
     for device in devices:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise UsageError(f"device {device!r} is not available: torch finds no CUDA GPU")
-    for value, name in ((args.repeats, "--repeats"), (args.warmup + 1, "--warmup")):
-        if value < 1:
-            raise UsageError(f"{name} must be positive")
+    if args.repeats < 1 or args.warmup < 0:
+        raise UsageError(f"--repeats {args.repeats} --warmup {args.warmup}: expected at least "
+                         f"1 timed epoch and no negative warm-up")
     if any(b < 1 for b in args.batch_sizes):
         raise UsageError("--batch-sizes must be positive integers")
     cells = bench.plan(args.backends, devices, args.batch_sizes, args.hidden or [[256]],
@@ -447,16 +447,12 @@ def run_data_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _layer_list(text: str) -> list[int]:
+def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers like 64,32,10, got {text!r}") from None
-
-
-def _int_list(text: str) -> list[int]:
-    return _layer_list(text)
 
 
 def _name_list(text: str) -> list[str]:

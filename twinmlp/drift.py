@@ -21,6 +21,7 @@ from shared.batching import batch_bounds, epoch_permutation
 from shared.config import ModelConfig
 from shared.data import Dataset
 from twinmlp.parity import AGREEMENT_REQUIRED, relative_error, to_numpy
+from twinmlp.twins import make_twin
 
 #: Largest relative difference a lock-step run may reach, by dtype: the trajectory tier
 #: for float64 (1e-9 over 1,000 steps) and the per-step tier for float32 (1e-5).
@@ -62,11 +63,8 @@ def lockstep(data: Dataset, config: ModelConfig, devices: Sequence[str], epochs:
              batch_size: int, lr: float, weight_decay: float, verbose: bool = True
              ) -> DriftResult:
     """Train numpy_impl and a torch twin per device in lock-step; see the module doc."""
-    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
-                   seed=config.seed, dtype=config.dtype)
-    reference = numpy_impl.MLP(config.layer_sizes, **options)
-    twins = {f"torch-{device.split(':')[0]}": torch_impl.MLP(config.layer_sizes,
-                                                             device=device, **options)
+    reference = make_twin("numpy", config)
+    twins = {f"torch-{device.split(':')[0]}": make_twin("torch", config, device)
              for device in devices}
     n_train = len(data.y_train)
     decay = weight_decay / n_train

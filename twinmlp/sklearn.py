@@ -17,7 +17,8 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from shared.config import ModelConfig, TrainConfig
-from shared.trainer import TrainState
+from shared.trainer import History, TrainState
+from twinmlp.twins import make_twin
 
 
 class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -129,18 +130,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         layers = (n_features, *tuple(self.hidden_layer_sizes), len(self.classes_))
         config = ModelConfig(layers, self.activation, self.leaky_alpha, self.init, self.dtype,
                              self.random_state)
-        options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
-                       seed=config.seed, dtype=config.dtype)
-        if self.backend == "numpy":
-            import numpy_impl
-            self.model_ = numpy_impl.MLP(config.layer_sizes, **options)
-        elif self.backend == "torch":
-            import torch_impl
-            self.model_ = torch_impl.MLP(config.layer_sizes, device=self.device, **options)
-        else:
-            raise ValueError(f"backend = {self.backend!r} is not allowed: expected 'numpy' or "
-                             f"'torch'")
-        self._state = TrainState(0, self.model_.state_dict(), {}, _empty_history())
+        self.model_ = make_twin(self.backend, config, self.device)
+        self._state = TrainState(0, self.model_.state_dict(), {}, History())
 
     def _encode(self, y: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.classes_, y)
@@ -165,17 +156,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                              dropout=self.dropout, seed=self.random_state)
         states: list[TrainState] = []
         history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
-                                  on_epoch_end=states.append, **_options(config))
+                                  on_epoch_end=states.append, **config.to_dict())
         self._state = states[-1] if states else self._state
         self.n_epochs_ = history.epochs_run
         self.loss_curve_ = list(history.train_loss)
 
-
-def _options(config: TrainConfig) -> dict[str, Any]:
-    return config.to_dict()
-
-
-def _empty_history() -> Any:
-    from shared.trainer import History
-
-    return History()

@@ -17,6 +17,7 @@ from typing import Any
 from shared.config import ModelConfig, TrainConfig
 from shared.data import Dataset
 from shared.metrics import accuracy
+from twinmlp.twins import make_twin
 
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
@@ -67,17 +68,6 @@ def train_config(args: argparse.Namespace, dataset: str) -> TrainConfig:
                        eps=args.eps, schedule=args.schedule, step_size=args.step_size,
                        gamma=args.gamma, warmup_epochs=args.warmup_epochs, min_lr=args.min_lr,
                        dropout=args.dropout, dropout_rng=args.dropout_rng)
-
-
-def make_model(backend: str, config: ModelConfig, device: str) -> Any:
-    """A fresh twin of ``backend`` built from ``config``."""
-    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
-                   seed=config.seed, dtype=config.dtype)
-    if backend == "numpy":
-        import numpy_impl
-        return numpy_impl.MLP(config.layer_sizes, **options)
-    import torch_impl
-    return torch_impl.MLP(config.layer_sizes, device=device, **options)
 
 
 class RunStoppedError(Exception):
@@ -144,7 +134,7 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
         data = load_data(args)
         config = model_config(args, data)
         training = train_config(args, data.name)
-        model = DataParallelMLP(make_model("torch", config, device))
+        model = DataParallelMLP(make_twin("torch", config, device))
         output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
             io.StringIO())
         with output:
@@ -188,7 +178,7 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     config = model_config(args, data)
     training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
-    models = {backend: make_model(backend, config, args.device) for backend in backends}
+    models = {backend: make_twin(backend, config, args.device) for backend in backends}
     if args.nproc > 1:  # numpy: the ranks simulated in one process (MATH.md §14)
         from numpy_impl.parallel import DataParallelMLP
 
@@ -232,7 +222,7 @@ def run_resume(args: argparse.Namespace) -> int:
     config = ModelConfig(**{**meta["model_config"],
                             "layer_sizes": tuple(meta["model_config"]["layer_sizes"])})
     training = TrainConfig(**meta["train_config"])
-    model = make_model(meta["backend"], config, meta["device"])
+    model = make_twin(meta["backend"], config, meta["device"])
     print(f"{data.summary()}; resuming {folder} after epoch {state.epoch}")
     train_and_report(model, meta["backend"], meta["device"], data, training, folder, args.quiet,
                      resume=state, checkpoint_seconds=args.checkpoint_seconds)

@@ -1,0 +1,21 @@
+"""Building a twin from a ``ModelConfig``: the one place that knows both constructors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import ModelConfig
+
+
+def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
+    """A fresh ``numpy_impl.MLP`` or ``torch_impl.MLP`` (on ``device``) built from
+    ``config``; ``device`` is ignored by numpy."""
+    options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
+                   seed=config.seed, dtype=config.dtype)
+    if backend == "numpy":
+        import numpy_impl
+        return numpy_impl.MLP(config.layer_sizes, **options)
+    if backend == "torch":
+        import torch_impl
+        return torch_impl.MLP(config.layer_sizes, device=device, **options)
+    raise ValueError(f"backend = {backend!r} is not allowed: expected 'numpy' or 'torch'")
