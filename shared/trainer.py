@@ -187,7 +187,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
                initial=first - 1, total=config.epochs, disable=not verbose, leave=False,
                dynamic_ncols=True)
     for epoch in bar:
-        if history.stopped_early:
+        if history.stopped_early:  # also when resuming a run that had stopped
             break
         start_time = time.perf_counter()
         optimizer.lr = learning_rate(config, epoch - 1)
@@ -205,7 +205,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         # The epoch's one transfer from the device: every step's loss and correct count.
         scalars = model.read_scalars(step_losses + step_correct)
         losses, corrects = scalars[:len(bounds)], scalars[len(bounds):]
-        check_finite(model, losses, epoch, history, last_good, optimizer)
+        check_finite(model, losses, epoch, last_good, optimizer)
         # Mean cross-entropy over the epoch's batches, comparable with val_loss; the L2 term
         # is reported beside it, not inside it (for AdamW it is no part of the objective).
         train_loss = float(losses.sum()) / n_train
@@ -245,8 +245,8 @@ def snapshot(model: Trainable, optimizer: Any, history: History, stopper: EarlyS
                       stopper.best_state)
 
 
-def check_finite(model: Trainable, losses: np.ndarray, epoch: int, history: History,
-                 last_good: TrainState, optimizer: Any) -> None:
+def check_finite(model: Trainable, losses: np.ndarray, epoch: int, last_good: TrainState,
+                 optimizer: Any) -> None:
     """Raise :class:`DivergenceError` (after putting back the last good epoch) when a step
     loss or a parameter is not finite."""
     bad_steps = np.flatnonzero(~np.isfinite(losses))
