@@ -6,15 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-
-from numpy_impl import functional as F
-from numpy_impl import optim
-from shared.cache import ForwardCache, step_buffer_shapes
-from shared.config import ModelConfig, TrainConfig
-from shared.dropout import DropoutStep
-from shared.init import init_params, param_names
-from shared.trainer import History, TrainState, train
-from shared.validation import (
+from twinmlp.numpy_impl import functional as F
+from twinmlp.numpy_impl import optim
+from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.init import init_params, param_names
+from twinmlp.shared.trainer import History, TrainState, train
+from twinmlp.shared.validation import (
     as_array,
     check_features,
     check_float_dtype,
@@ -45,9 +44,13 @@ class MLP:
 
     Attributes
     ----------
+    backend : str
+        ``"numpy"``: the name the trainer, the CLI and the bench report.
     params : dict of str to ndarray
         ``W1`` (d_0, d_1), ``b1`` (d_1,), …, ``WL``, ``bL``.
     """
+
+    backend = "numpy"
 
     def __init__(self, layer_sizes: Sequence[int], activation: str = "leaky_relu",
                  alpha: float = 0.01, init: str = "he_normal", seed: int = 0,

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from numpy_impl.model import MLP
-from shared.dropout import DropoutStep
-from shared.parallel import shard_bounds
+from twinmlp.numpy_impl.model import MLP
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.parallel import shard_bounds
 
 Array = np.ndarray
 

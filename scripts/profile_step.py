@@ -13,8 +13,7 @@ import argparse
 import time
 
 import numpy as np
-
-from shared.config import TrainConfig
+from twinmlp.shared.config import TrainConfig
 
 
 def main() -> None:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-import numpy_impl
-import torch_impl
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from twinmlp.shared.config import ACTIVATION_NAMES
+from twinmlp.shared.data import load_digits
 
-import numpy_impl
-import torch_impl
-from shared.config import ACTIVATION_NAMES
-from shared.data import load_digits
 from tests.helpers import random_architecture, random_problem
 from tests.parity import helper_test_twins
 from tests.test_autograd_oracle import autograd_loss_and_grads
 from tests.test_parity import train_twins
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.parity import relative_error
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from shared.idx import SOURCES
+from twinmlp.shared.idx import SOURCES
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
 #: Rows of the MNIST-family training files held out for validation, drawn with this seed.

@@ -10,8 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-
-from shared.config import ModelConfig
+from twinmlp.shared.config import ModelConfig
 
 
 def param_names(n_layers: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from shared.config import TrainConfig
+from twinmlp.shared.config import TrainConfig
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:

@@ -18,11 +18,10 @@ from typing import Any, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
-
-from shared.batching import batch_bounds, epoch_permutation
-from shared.config import ModelConfig, TrainConfig
-from shared.dropout import DropoutStep
-from shared.schedules import learning_rate
+from twinmlp.shared.batching import batch_bounds, epoch_permutation
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.schedules import learning_rate
 
 
 class Trainable(Protocol):
@@ -181,7 +180,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         stopper.bad_epochs, stopper.best_state = resume.bad_epochs, resume.best_params
     last_good = resume or snapshot(model, optimizer, history, stopper, 0)
 
-    backend = type(model).__module__.split("_")[0]  # "numpy" or "torch"
+    backend = model.backend
     first = last_good.epoch + 1
     bar = tqdm(range(first, config.epochs + 1), desc=f"train {backend}", unit="epoch",
                initial=first - 1, total=config.epochs, disable=not verbose, leave=False,

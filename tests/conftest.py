@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from shared.data import Dataset, load_digits
+from twinmlp.shared.data import Dataset, load_digits
 
 
 @pytest.fixture(scope="session")

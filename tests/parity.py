@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-import numpy_impl
-import torch_impl
 from tests.helpers import random_problem
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.parity import relative_error, to_numpy
 
 

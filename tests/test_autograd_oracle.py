@@ -10,12 +10,11 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twinmlp.shared.config import ACTIVATION_NAMES
 
-import numpy_impl
-import torch_impl
-from shared.config import ACTIVATION_NAMES
 from tests.helpers import random_problem
 from tests.parity import assert_close
+from twinmlp import numpy_impl, torch_impl
 
 AUTOGRAD_ACTIVATIONS = {
     "leaky_relu": lambda z, alpha: TF.leaky_relu(z, alpha),

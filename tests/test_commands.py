@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twinmlp.shared import idx
+from twinmlp.shared.idx import FILES, SOURCES, IdxSource, write_idx
 
-from shared import idx
-from shared.idx import FILES, SOURCES, IdxSource, write_idx
 from tests.helpers import tiny_idx_arrays
 from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
@@ -297,7 +297,7 @@ def test_altered_metadata_fails_the_checksum(tmp_path: Path,
 
 
 def test_optimizer_state_round_trips_through_the_checkpoint(tmp_path: Path) -> None:
-    import torch_impl
+    from twinmlp import torch_impl
 
     train_run(tmp_path / "run", "--backend", "numpy", "--dtype", "float64", "--optimizer",
               "adam", "--lr", "0.01", "--schedule", "cosine", "--warmup-epochs", "2",
@@ -316,7 +316,7 @@ def test_optimizer_state_round_trips_through_the_checkpoint(tmp_path: Path) -> N
 
 
 def test_train_help_lists_every_training_option(capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.config import TrainConfig
+    from twinmlp.shared.config import TrainConfig
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])

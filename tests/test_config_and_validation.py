@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from twinmlp.shared.config import ModelConfig, TrainConfig
 
-import numpy_impl
-from shared.config import ModelConfig, TrainConfig
+from twinmlp import numpy_impl
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from twinmlp.shared.config import TrainConfig
 
-import numpy_impl
-import torch_impl
-from shared.config import TrainConfig
 from tests.parity import assert_close
+from twinmlp import numpy_impl, torch_impl
 
 SHAPES = {"W1": (6, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw"]

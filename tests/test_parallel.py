@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.parallel import shard_bounds
 
-import numpy_impl
-from shared.data import Dataset
-from shared.parallel import shard_bounds
 from tests.parity import assert_close
+from twinmlp import numpy_impl
 from twinmlp.checkpoint import load_checkpoint
 
 

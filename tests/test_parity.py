@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from twinmlp.shared.config import ACTIVATION_NAMES, INIT_NAMES
+from twinmlp.shared.data import Dataset
 
-import numpy_impl
-import torch_impl
-from shared.config import ACTIVATION_NAMES, INIT_NAMES
-from shared.data import Dataset
 from tests.helpers import random_architecture, random_problem
 from tests.parity import assert_close, assert_identical, helper_test_twins
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.parity import to_numpy
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.trainer import DivergenceError
 
-import numpy_impl
-import torch_impl
-from shared.data import Dataset
-from shared.trainer import DivergenceError
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.checkpoint import FILENAME, LAST, load_checkpoint, load_train_state
 from twinmlp.cli import main
 

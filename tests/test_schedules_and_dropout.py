@@ -9,14 +9,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
+from twinmlp.shared.dropout import DropoutStep, keep_masks
+from twinmlp.shared.schedules import learning_rate
 
-import numpy_impl
-import torch_impl
-from shared.config import ACTIVATION_NAMES, TrainConfig
-from shared.dropout import DropoutStep, keep_masks
-from shared.schedules import learning_rate
 from tests.helpers import central_differences, random_problem
 from tests.parity import assert_close
+from twinmlp import numpy_impl, torch_impl
 
 
 def test_constant_and_step_schedules() -> None:

@@ -35,7 +35,7 @@ import math
 import numpy as np
 import pytest
 
-import numpy_impl
+from twinmlp import numpy_impl
 
 X = np.array([[1.0, 2.0], [0.0, -1.0]])
 Y = np.array([0, 1])

@@ -9,21 +9,20 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from shared.cache import ForwardCache, step_buffer_shapes
-from shared.config import ModelConfig, TrainConfig
-from shared.dropout import DropoutStep
-from shared.init import init_params, param_names
-from shared.trainer import History, TrainState, train
-from shared.validation import (
+from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.init import init_params, param_names
+from twinmlp.shared.trainer import History, TrainState, train
+from twinmlp.shared.validation import (
     as_array,
     check_features,
     check_float_dtype,
     check_state,
     check_targets,
 )
-from torch_impl import functional as F
-from torch_impl import optim
+from twinmlp.torch_impl import functional as F
+from twinmlp.torch_impl import optim
 
 Array = torch.Tensor
 
@@ -51,10 +50,14 @@ class MLP:
 
     Attributes
     ----------
+    backend : str
+        ``"torch"``: the name the trainer, the CLI and the bench report.
     params : dict of str to Tensor
         ``W1`` (d_0, d_1), ``b1`` (d_1,), …, ``WL``, ``bL``, copied from the float64
         arrays that ``shared.init`` draws, never from torch's own generators.
     """
+
+    backend = "torch"
 
     def __init__(self, layer_sizes: Sequence[int], activation: str = "leaky_relu",
                  alpha: float = 0.01, init: str = "he_normal", seed: int = 0,

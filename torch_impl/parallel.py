@@ -14,10 +14,9 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-
-from shared.dropout import DropoutStep
-from shared.parallel import shard_bounds
-from torch_impl.model import MLP
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.parallel import shard_bounds
+from twinmlp.torch_impl.model import MLP
 
 Array = torch.Tensor
 

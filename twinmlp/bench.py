@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from shared.batching import batch_bounds, epoch_permutation
-from shared.config import TrainConfig
+from twinmlp.shared.batching import batch_bounds, epoch_permutation
+from twinmlp.shared.config import TrainConfig
 
 
 @dataclass
@@ -88,10 +88,10 @@ def twin_epoch_runner(backend: str, device: str, layers: Sequence[int], X: np.nd
                       y: np.ndarray, batch_size: int, lr: float) -> Callable[[int], None]:
     """A function that trains one epoch of a twin, exactly as the shared trainer does."""
     if backend == "numpy":
-        import numpy_impl
+        from twinmlp import numpy_impl
         model: Any = numpy_impl.MLP(layers, seed=0, dtype="float32")
     else:
-        import torch_impl
+        from twinmlp import torch_impl
         model = torch_impl.MLP(layers, seed=0, dtype="float32", device=device)
     config = TrainConfig(lr=lr, batch_size=batch_size)
     data = model.prepare_data(X, y)

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from shared.config import ModelConfig
-from shared.data import Standardizer
-from shared.trainer import History, TrainState
 from twinmlp.files import atomic_write_bytes
+from twinmlp.shared.config import ModelConfig
+from twinmlp.shared.data import Standardizer
+from twinmlp.shared.trainer import History, TrainState
 
 FORMAT_VERSION = 1
 FILENAME = "model.safetensors"

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.config import (
+from twinmlp import __version__
+from twinmlp.shared.config import (
     ACTIVATION_NAMES,
     DROPOUT_RNG_NAMES,
     DTYPE_NAMES,
@@ -23,9 +24,8 @@ from shared.config import (
     SCHEDULE_NAMES,
     TrainConfig,
 )
-from shared.data import DATASET_NAMES, DatasetMissingError, default_data_root
-from shared.metrics import accuracy
-from twinmlp import __version__
+from twinmlp.shared.data import DATASET_NAMES, DatasetMissingError, default_data_root
+from twinmlp.shared.metrics import accuracy
 from twinmlp.training import (
     RunStoppedError,
     UsageError,
@@ -426,7 +426,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 def run_data_list(args: argparse.Namespace) -> int:
     """``twinmlp data list``."""
-    from shared.idx import SOURCES
+    from twinmlp.shared.idx import SOURCES
 
     root = args.data_root or default_data_root()
     print(f"data root: {root}")
@@ -439,7 +439,7 @@ def run_data_list(args: argparse.Namespace) -> int:
 
 def run_data_import(args: argparse.Namespace) -> int:
     """``twinmlp data import NAME FOLDER``."""
-    from shared.idx import import_idx_folder
+    from twinmlp.shared.idx import import_idx_folder
 
     root = args.data_root or default_data_root()
     target = import_idx_folder(args.name, args.folder, root)

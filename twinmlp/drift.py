@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-import numpy_impl
-import torch_impl
-from shared.batching import batch_bounds, epoch_permutation
-from shared.config import ModelConfig
-from shared.data import Dataset
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.parity import AGREEMENT_REQUIRED, relative_error, to_numpy
+from twinmlp.shared.batching import batch_bounds, epoch_permutation
+from twinmlp.shared.config import ModelConfig
+from twinmlp.shared.data import Dataset
 from twinmlp.twins import make_twin
 
 #: Largest relative difference a lock-step run may reach, by dtype: the trajectory tier

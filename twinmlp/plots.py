@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.trainer import History
 from twinmlp.files import atomic_write_with
+from twinmlp.shared.trainer import History
 
 
 def _pyplot():

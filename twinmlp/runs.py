@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from shared.config import TrainConfig
-from shared.data import Dataset
-from shared.metrics import accuracy, confusion_matrix
-from shared.trainer import History, TrainState
 from twinmlp import __version__
 from twinmlp.checkpoint import FILENAME, LAST, save_checkpoint, save_train_state
 from twinmlp.files import atomic_write_text
 from twinmlp.plots import plot_confusion, plot_curves
+from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.metrics import accuracy, confusion_matrix
+from twinmlp.shared.trainer import History, TrainState
 
 
 def history_csv(history: History) -> str:

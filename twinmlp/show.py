@@ -39,8 +39,7 @@ def _implementations(package: ModuleType) -> dict[str, Any]:
 def resolve(name: str) -> tuple[Any, Any]:
     """The numpy_impl and torch_impl objects called ``name``; a method may be named
     without its class (``backward``) when that is unambiguous."""
-    import numpy_impl
-    import torch_impl
+    from twinmlp import numpy_impl, torch_impl
 
     mine, theirs = _implementations(numpy_impl), _implementations(torch_impl)
     name = name.removeprefix("numpy_impl.").removeprefix("torch_impl.")

@@ -16,8 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from shared.config import ModelConfig, TrainConfig
-from shared.trainer import History, TrainState
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.trainer import History, TrainState
 from twinmlp.twins import make_twin
 
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.config import ModelConfig, TrainConfig
-from shared.data import Dataset
-from shared.metrics import accuracy
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.metrics import accuracy
 from twinmlp.twins import make_twin
 
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -35,7 +35,7 @@ class UsageError(Exception):
 
 def load_data(args: argparse.Namespace, name: str | None = None) -> Dataset:
     """The dataset the options name, from the data root."""
-    from shared.data import load_dataset
+    from twinmlp.shared.data import load_dataset
 
     return load_dataset(name or args.dataset, args.data_root, getattr(args, "download", False))
 
@@ -121,7 +121,7 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from torch_impl.parallel import DataParallelMLP
+    from twinmlp.torch_impl.parallel import DataParallelMLP
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = args.device
@@ -180,7 +180,7 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
     models = {backend: make_twin(backend, config, args.device) for backend in backends}
     if args.nproc > 1:  # numpy: the ranks simulated in one process (MATH.md §14)
-        from numpy_impl.parallel import DataParallelMLP
+        from twinmlp.numpy_impl.parallel import DataParallelMLP
 
         models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
     print(data.summary())
@@ -236,9 +236,9 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
     """Train one twin (from ``resume`` when given), print its line, fill its run folder;
     returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
     after noting it in the run folder (whose epoch checkpoint stays)."""
-    from shared.trainer import DivergenceError, History
     from twinmlp.parity import to_numpy
     from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
+    from twinmlp.shared.trainer import DivergenceError, History
 
     nproc = getattr(model, "world_size", 1)
     meta = {**run_metadata(model, backend, device, data, training), "nproc": nproc,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import ModelConfig
+from twinmlp.shared.config import ModelConfig
 
 
 def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
@@ -13,9 +13,9 @@ def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
     options = dict(activation=config.activation, alpha=config.alpha, init=config.init,
                    seed=config.seed, dtype=config.dtype)
     if backend == "numpy":
-        import numpy_impl
+        from twinmlp import numpy_impl
         return numpy_impl.MLP(config.layer_sizes, **options)
     if backend == "torch":
-        import torch_impl
+        from twinmlp import torch_impl
         return torch_impl.MLP(config.layer_sizes, device=device, **options)
     raise ValueError(f"backend = {backend!r} is not allowed: expected 'numpy' or 'torch'")
