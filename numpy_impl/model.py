@@ -11,6 +11,7 @@ from twinmlp.numpy_impl import optim
 from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params, param_names
 from twinmlp.shared.trainer import History, TrainState, train
 from twinmlp.shared.validation import (
@@ -125,7 +126,7 @@ class MLP:
         features = self._as_input(X, names[0])
         labels = self._as_targets(y, features.shape[0], names[1])
         if labels.ndim != 1:
-            raise ValueError(f"{names[1]} must hold integer class labels of shape (n,) for "
+            raise TwinMLPError(f"{names[1]} must hold integer class labels of shape (n,) for "
                              f"training, got shape {tuple(labels.shape)}")
         return features, labels
 

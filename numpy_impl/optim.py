@@ -8,6 +8,7 @@ parameters (``W1.exp_avg``, …, and ``step``) and round-trips through ``state_d
 from __future__ import annotations
 
 import numpy as np
+from twinmlp.shared.errors import TwinMLPError
 
 Array = np.ndarray
 
@@ -140,5 +141,5 @@ def make_optimizer(name: str, lr: float, weight_decay: float = 0.0, momentum: fl
         return Adam(lr, weight_decay, betas, eps)
     if name == "adamw":
         return AdamW(lr, weight_decay, betas, eps)
-    raise ValueError(f"optimizer = {name!r} is not allowed: expected one of sgd, momentum, "
+    raise TwinMLPError(f"optimizer = {name!r} is not allowed: expected one of sgd, momentum, "
                      f"nesterov, adam, adamw")

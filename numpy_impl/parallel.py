@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from twinmlp.numpy_impl.model import MLP
 from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.parallel import shard_bounds
 
 Array = np.ndarray
@@ -27,7 +28,7 @@ class DataParallelMLP:
     def __init__(self, model: MLP, world_size: int | None = None) -> None:
         world_size = 2 if world_size is None else world_size  # the smallest that reduces
         if world_size < 1:
-            raise ValueError(f"world_size = {world_size} is not allowed: expected >= 1")
+            raise TwinMLPError(f"world_size = {world_size} is not allowed: expected >= 1")
         self.model = model
         self.world_size = world_size
         self.config = model.config

@@ -1,7 +1,7 @@
 """Try every kind of bad input on the Python API and the command line, and print what each
 one gets, as the Markdown table of ``docs/reliability.md``.
 
-    PYTHONPATH=. python scripts/reliability_table.py > table.md
+    python scripts/reliability_table.py > table.md
 
 ``tests/test_reliability_doc.py`` regenerates the table and fails when the document and
 the code disagree. Run on a machine without a CUDA GPU (the ``cuda`` rows say so).

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from twinmlp.shared.errors import TwinMLPError
+
 ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu")
 INIT_NAMES = ("he_normal", "glorot_uniform")
 DTYPE_NAMES = ("float32", "float64")
@@ -21,9 +23,9 @@ SCHEDULE_NAMES = ("constant", "step", "cosine")
 DROPOUT_RNG_NAMES = ("shared", "device")
 
 
-def invalid(owner: str, name: str, value: Any, expected: str) -> ValueError:
+def invalid(owner: str, name: str, value: Any, expected: str) -> TwinMLPError:
     """Build the one-line error used for every rejected setting."""
-    return ValueError(f"{owner}.{name} = {value!r} is not allowed: expected {expected}")
+    return TwinMLPError(f"{owner}.{name} = {value!r} is not allowed: expected {expected}")
 
 
 def _is_int(value: Any) -> bool:
@@ -158,7 +160,7 @@ class TrainConfig:
         known = [f.name for f in dataclasses.fields(cls)]
         for name in options:
             if name not in known:
-                raise TypeError(f"unknown training option {name!r}: expected one of "
+                raise TwinMLPError(f"unknown training option {name!r}: expected one of "
                                 + ", ".join(known))
         return cls(**options)
 

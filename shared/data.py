@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.idx import SOURCES
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
@@ -24,7 +25,7 @@ VALIDATION_SIZE = 5000
 SPLIT_SEED = 0
 
 
-class DatasetMissingError(Exception):
+class DatasetMissingError(TwinMLPError):
     """A dataset is not on this machine (and was not, or could not be, downloaded)."""
 
 
@@ -130,7 +131,7 @@ def load_dataset(name: str, root: Path | None = None, download: bool = False) ->
     if name == "digits":
         return load_digits()
     if name not in SOURCES:
-        raise ValueError(f"dataset = {name!r} is not allowed: expected one of "
+        raise TwinMLPError(f"dataset = {name!r} is not allowed: expected one of "
                          + ", ".join(DATASET_NAMES))
     return load_mnist_family(name, default_data_root() if root is None else Path(root),
                              download)

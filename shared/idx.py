@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from twinmlp.shared.errors import TwinMLPError
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -80,13 +81,13 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 def read_idx_header(data: bytes) -> tuple[int, ...]:
     """The shape an IDX file declares; raises ``ValueError`` when it is not one."""
     if len(data) < 4:
-        raise ValueError("too short to be an IDX file")
+        raise TwinMLPError("too short to be an IDX file")
     zero, code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or code not in _DTYPE_CODES or not 1 <= ndim <= 3:
-        raise ValueError("not an IDX file of unsigned bytes (bad magic number)")
+        raise TwinMLPError("not an IDX file of unsigned bytes (bad magic number)")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     if len(data) != 4 + 4 * ndim + int(np.prod(shape)):
-        raise ValueError(f"declares shape {shape} but holds {len(data)} bytes (truncated?)")
+        raise TwinMLPError(f"declares shape {shape} but holds {len(data)} bytes (truncated?)")
     return tuple(shape)
 
 
@@ -101,7 +102,7 @@ def verify(source: IdxSource, name: str, gz_bytes: bytes, content: bytes) -> str
         return "torchvision"
     if source.content_md5.get(name) == md5(content):
         return "content"
-    raise ValueError(
+    raise TwinMLPError(
         f"{name}.gz has MD5 {md5(gz_bytes)} (unzipped {md5(content)}), which matches no known "
         f"copy of {source.name} (torchvision's is {source.gz_md5.get(name)}): not importing it")
 
@@ -113,7 +114,7 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
     source_dir = Path(source_dir)
     missing = [f"{f}.gz" for f in FILES if not (source_dir / f"{f}.gz").is_file()]
     if missing:
-        raise ValueError(f"{source_dir} lacks {', '.join(missing)}: expected the four IDX .gz "
+        raise TwinMLPError(f"{source_dir} lacks {', '.join(missing)}: expected the four IDX .gz "
                          f"files of {name}")
     target = source.raw_folder(root)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,13 +127,13 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
                 content = gzip.decompress(gz_bytes)
                 shape = read_idx_header(content)
             except (OSError, EOFError, ValueError) as error:
-                raise ValueError(f"{source_dir / (file + '.gz')} is not a gzipped IDX file: "
+                raise TwinMLPError(f"{source_dir / (file + '.gz')} is not a gzipped IDX file: "
                                  f"{error}") from None
             verify(source, file, gz_bytes, content)
             counts.append(shape[0])
             (staging / file).write_bytes(content)
         if counts[0] != counts[1] or counts[2] != counts[3]:
-            raise ValueError(f"image and label counts differ: {counts}")
+            raise TwinMLPError(f"image and label counts differ: {counts}")
         _replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.schedules import learning_rate
 
 
@@ -28,6 +29,7 @@ class Trainable(Protocol):
     """What a backend's model offers the loop. ``Data``/``Index`` are backend arrays."""
 
     config: ModelConfig
+    backend: str  # the name the progress bar and reports show: "numpy", "torch"
 
     def prepare_data(self, X: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("X", "y")
                      ) -> Any:
@@ -161,7 +163,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     """
     has_val = X_val is not None and y_val is not None
     if config.patience is not None and not has_val:
-        raise ValueError("early stopping (patience) watches the validation loss: "
+        raise TwinMLPError("early stopping (patience) watches the validation loss: "
                          "pass X_val and y_val, or set patience=None")
     n_train = len(X)
     seed = model.config.seed if config.seed is None else config.seed

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from twinmlp.shared.errors import TwinMLPError
 
 
 def as_array(values: Any, name: str = "X") -> np.ndarray:
@@ -17,28 +18,28 @@ def as_array(values: Any, name: str = "X") -> np.ndarray:
     try:
         return np.asarray(values)
     except (ValueError, TypeError):
-        raise ValueError(f"{name} must be a rectangular array of numbers (rows of equal "
+        raise TwinMLPError(f"{name} must be a rectangular array of numbers (rows of equal "
                          f"length), got {type(values).__name__}") from None
 
 
 def check_features(shape: tuple[int, ...], n_features: int, finite: bool, name: str = "X") -> None:
     """``name`` must be a finite, non-empty ``(n, n_features)`` matrix."""
     if len(shape) != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (n_samples, {n_features}), "
+        raise TwinMLPError(f"{name} must be a 2-D array of shape (n_samples, {n_features}), "
                          f"got shape {tuple(shape)}")
     if shape[0] == 0:
-        raise ValueError(f"{name} is empty: expected at least one row, got shape {tuple(shape)}")
+        raise TwinMLPError(f"{name} is empty: expected at least one row, got shape {tuple(shape)}")
     if shape[1] != n_features:
-        raise ValueError(f"{name} has {shape[1]} features per row but the model expects "
+        raise TwinMLPError(f"{name} has {shape[1]} features per row but the model expects "
                          f"{n_features}")
     if not finite:
-        raise ValueError(f"{name} contains NaN or infinity: expected finite values only")
+        raise TwinMLPError(f"{name} contains NaN or infinity: expected finite values only")
 
 
 def check_float_dtype(kind: str, dtype: Any, name: str = "X") -> None:
     """``kind`` is ``"f"``/``"i"``/``"u"``/``"b"``: numbers are fine, anything else is not."""
     if kind not in "fiub":
-        raise TypeError(f"{name} must hold numbers, got dtype {dtype}")
+        raise TwinMLPError(f"{name} must hold numbers, got dtype {dtype}")
 
 
 def check_targets(y: np.ndarray, n_rows: int, n_classes: int, name: str = "y") -> None:
@@ -49,20 +50,20 @@ def check_targets(y: np.ndarray, n_rows: int, n_classes: int, name: str = "y") -
         if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         if y.dtype.kind not in "iu":
-            raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+            raise TwinMLPError(f"{name} must hold integer class labels, got dtype {y.dtype}")
         if y.shape[0] != n_rows:
-            raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
+            raise TwinMLPError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
         if n_rows and (y.min() < 0 or y.max() >= n_classes):
-            raise ValueError(f"{name} holds labels in [{y.min()}, {y.max()}] but the model has "
+            raise TwinMLPError(f"{name} holds labels in [{y.min()}, {y.max()}] but the model has "
                              f"{n_classes} classes: expected labels in [0, {n_classes - 1}]")
     elif y.ndim == 2:
         if y.shape != (n_rows, n_classes):
-            raise ValueError(f"one-hot {name} must have shape ({n_rows}, {n_classes}), "
+            raise TwinMLPError(f"one-hot {name} must have shape ({n_rows}, {n_classes}), "
                              f"got {y.shape}")
         if not np.all(np.isfinite(y)):
-            raise ValueError(f"{name} contains NaN or infinity: expected finite values only")
+            raise TwinMLPError(f"{name} contains NaN or infinity: expected finite values only")
     else:
-        raise ValueError(f"{name} must be labels of shape ({n_rows},) or one-hot of shape "
+        raise TwinMLPError(f"{name} must be labels of shape ({n_rows},) or one-hot of shape "
                          f"({n_rows}, {n_classes}), got shape {y.shape}")
 
 
@@ -71,14 +72,14 @@ def check_state(state: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.
     parameter ``shapes`` of the model it is loaded into."""
     if not isinstance(state, dict) or set(state) != set(shapes):
         got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"state dict must have keys {sorted(shapes)}, got {got}")
+        raise TwinMLPError(f"state dict must have keys {sorted(shapes)}, got {got}")
     out = {}
     for name, value in state.items():
         value = np.asarray(value)
         if tuple(value.shape) != tuple(shapes[name]):
-            raise ValueError(f"state dict entry {name!r} has shape {tuple(value.shape)}, "
+            raise TwinMLPError(f"state dict entry {name!r} has shape {tuple(value.shape)}, "
                              f"expected {tuple(shapes[name])}")
         if value.dtype.kind != "f" or not np.isfinite(value).all():
-            raise ValueError(f"state dict entry {name!r} must hold finite floats")
+            raise TwinMLPError(f"state dict entry {name!r} must hold finite floats")
         out[name] = value
     return out

@@ -46,3 +46,18 @@ def test_python_dash_m_entry_point() -> None:
                             check=False)
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+
+
+@pytest.mark.parametrize("bug", [TypeError("unsupported operand"), ValueError("a slip")])
+def test_a_programming_error_keeps_its_traceback(bug: Exception,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the project's own checks (TwinMLPError) become one line and exit 2: a plain
+    TypeError or ValueError from inside a command is a bug and must surface as one."""
+    import twinmlp.cli
+
+    def broken(args: object) -> int:
+        raise bug
+
+    monkeypatch.setattr(twinmlp.cli, "run_train", broken)
+    with pytest.raises(type(bug), match=str(bug)):
+        main(["train", "--epochs", "1", "--quiet"])

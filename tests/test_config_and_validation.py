@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.errors import TwinMLPError
 
 from twinmlp import numpy_impl
 
@@ -48,7 +49,7 @@ def test_bad_train_config(kwargs: dict, message: str) -> None:
 
 def test_unknown_training_option_is_named() -> None:
     model = numpy_impl.MLP([4, 3])
-    with pytest.raises(TypeError, match=r"unknown training option 'momentun'"):
+    with pytest.raises(TwinMLPError, match=r"unknown training option 'momentun'"):
         model.fit(np.zeros((2, 4)), np.array([0, 1]), momentun=0.9, verbose=False)
 
 
@@ -70,7 +71,7 @@ def test_bad_inputs(model: numpy_impl.MLP, X: np.ndarray, message: str) -> None:
 
 
 def test_non_numeric_input(model: numpy_impl.MLP) -> None:
-    with pytest.raises(TypeError, match=r"X must hold numbers, got dtype <U1"):
+    with pytest.raises(TwinMLPError, match=r"X must hold numbers, got dtype <U1"):
         model.predict(np.array([["a", "b", "c", "d"]]))
 
 
@@ -78,7 +79,7 @@ def test_non_numeric_input(model: numpy_impl.MLP) -> None:
     (np.array([0, 3]), ValueError, r"labels in \[0, 3\] but the model has 3 classes"),
     (np.array([0, -1]), ValueError, r"labels in \[-1, 0\]"),
     (np.array([0]), ValueError, r"y has 1 labels but X has 2 rows"),
-    (np.array([0.5, 1.0]), TypeError, r"y must hold integer class labels, got dtype float64"),
+    (np.array([0.5, 1.0]), TwinMLPError, r"y must hold integer class labels, got dtype float64"),
     (np.zeros((2, 4)), ValueError, r"one-hot y must have shape \(2, 3\), got \(2, 4\)"),
     (np.zeros((2, 3, 1)), ValueError, r"y must be labels of shape \(2,\)"),
 ])

@@ -32,6 +32,8 @@ def test_epoch_permutations_are_seeded_by_seed_and_epoch() -> None:
 class ScriptedModel:
     """A stand-in for a backend whose validation losses follow a script."""
 
+    backend = "scripted"
+
     def __init__(self, val_losses: list[float]) -> None:
         self.config = ModelConfig((2, 2))
         self.val_losses = iter(val_losses)

@@ -12,6 +12,7 @@ import torch
 from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params, param_names
 from twinmlp.shared.trainer import History, TrainState, train
 from twinmlp.shared.validation import (
@@ -134,7 +135,7 @@ class MLP:
         features = self._as_input(X, names[0])
         labels = self._as_targets(y, features.shape[0], names[1])
         if labels.ndim != 1:
-            raise ValueError(f"{names[1]} must hold integer class labels of shape (n,) for "
+            raise TwinMLPError(f"{names[1]} must hold integer class labels of shape (n,) for "
                              f"training, got shape {tuple(labels.shape)}")
         return features, labels
 
@@ -295,18 +296,19 @@ def _resolve_device(device: str) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' "
+        raise TwinMLPError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' "
                          f"or 'cuda:N'") from None
     if resolved.type == "cpu":
         return resolved
     if resolved.type != "cuda":
-        raise ValueError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' or 'cuda:N'")
+        raise TwinMLPError(f"device = {device!r} is not allowed: expected 'cpu', 'cuda' "
+                           f"or 'cuda:N'")
     if not torch.cuda.is_available():
-        raise ValueError(f"device = {device!r} is not available: torch finds no CUDA GPU "
+        raise TwinMLPError(f"device = {device!r} is not available: torch finds no CUDA GPU "
                          f"(use device='cpu')")
     index = 0 if resolved.index is None else resolved.index
     if index >= torch.cuda.device_count():
-        raise ValueError(f"device = {device!r} is not available: torch sees "
+        raise TwinMLPError(f"device = {device!r} is not available: torch sees "
                          f"{torch.cuda.device_count()} CUDA device(s)")
     # Parity tier 4: float32 products on CUDA must be IEEE, not TF32. And one seed must
     # give one bit-identical run: deterministic algorithms (cuBLAS needs its workspace

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.parallel import shard_bounds
 from twinmlp.torch_impl.model import MLP
 
@@ -32,7 +33,7 @@ class DataParallelMLP:
     def __init__(self, model: MLP, world_size: int | None = None,
                  rank: int | None = None) -> None:
         if not dist.is_initialized():
-            raise ValueError("torch.distributed is not initialised: launch with torchrun "
+            raise TwinMLPError("torch.distributed is not initialised: launch with torchrun "
                              "(twinmlp train --nproc N) and call init_process_group first")
         self.model = model
         self.world_size = dist.get_world_size() if world_size is None else world_size

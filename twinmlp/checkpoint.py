@@ -26,6 +26,7 @@ import numpy as np
 from twinmlp.files import atomic_write_bytes
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Standardizer
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.trainer import History, TrainState
 
 FORMAT_VERSION = 1
@@ -34,7 +35,7 @@ FILENAME = "model.safetensors"
 LAST = "last.safetensors"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TwinMLPError):
     """A checkpoint that cannot be trusted or read."""
 
 
@@ -133,7 +134,7 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     """The ``__metadata__`` of a safetensors header (8-byte length, then JSON)."""
     (length,) = struct.unpack("<Q", data[:8])
     if length > len(data) - 8:
-        raise ValueError(f"header of {length} bytes runs past the end of the file")
+        raise TwinMLPError(f"header of {length} bytes runs past the end of the file")
     return json.loads(data[8:8 + length])["__metadata__"]
 
 

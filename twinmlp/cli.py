@@ -24,7 +24,8 @@ from twinmlp.shared.config import (
     SCHEDULE_NAMES,
     TrainConfig,
 )
-from twinmlp.shared.data import DATASET_NAMES, DatasetMissingError, default_data_root
+from twinmlp.shared.data import DATASET_NAMES, default_data_root
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.metrics import accuracy
 from twinmlp.training import (
     RunStoppedError,
@@ -281,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunStoppedError as stop:
         print(f"twinmlp: {stop}", file=sys.stderr)
         return stop.code
-    except (UsageError, DatasetMissingError, ValueError, TypeError) as error:
+    except TwinMLPError as error:  # the project's own checks; anything else is a bug
         print(f"twinmlp: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

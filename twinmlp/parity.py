@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from twinmlp.shared.errors import TwinMLPError
+
 TINY = 1e-300
 
 #: Per-step tolerance of the parity tiers, by dtype.
@@ -30,7 +32,7 @@ def relative_error(mine: Any, theirs: Any) -> float:
     a = to_numpy(mine).astype(np.float64)
     b = to_numpy(theirs).astype(np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
+        raise TwinMLPError(f"cannot compare shapes {a.shape} and {b.shape}")
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), TINY))
 
 

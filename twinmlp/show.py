@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from twinmlp.shared.errors import TwinMLPError
+
 MODULES = ("functional", "model", "optim", "parallel")
 
 
@@ -50,13 +52,13 @@ def resolve(name: str) -> tuple[Any, Any]:
         if len(matches) == 1:
             name = matches[0]
         elif matches:
-            raise ValueError(f"{name!r} names several twin implementations: "
+            raise TwinMLPError(f"{name!r} names several twin implementations: "
                              + ", ".join(matches))
         else:
             close = difflib.get_close_matches(name, list(mine), n=5)
             hint = (f"did you mean {', '.join(close)}?" if close
                     else "try e.g. softmax, MLP.forward, MLP._backward, SGD.step")
-            raise ValueError(f"no twin implementation called {name!r}; {hint}")
+            raise TwinMLPError(f"no twin implementation called {name!r}; {hint}")
     return mine[name], theirs[name]
 
 

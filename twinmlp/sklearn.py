@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.trainer import History, TrainState
 from twinmlp.twins import make_twin
 
@@ -97,13 +98,13 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if first:
             if classes is None:
-                raise ValueError("the first partial_fit call needs classes=, the list of all "
+                raise TwinMLPError("the first partial_fit call needs classes=, the list of all "
                                  "labels")
             self.classes_ = unique_labels(classes)
             self._start(X.shape[1])
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
-            raise ValueError(f"y holds labels {unknown.tolist()} that are not in classes_ "
+            raise TwinMLPError(f"y holds labels {unknown.tolist()} that are not in classes_ "
                              f"{self.classes_.tolist()}")
         self._train(X, self._encode(y), epochs=self._state.epoch + 1, resume=self._state)
         return self
@@ -125,7 +126,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _start(self, n_features: int) -> None:
         if len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, got "
+            raise TwinMLPError(f"{type(self).__name__} needs at least 2 classes in y, got "
                              f"{len(self.classes_)} class")
         layers = (n_features, *tuple(self.hidden_layer_sizes), len(self.classes_))
         config = ModelConfig(layers, self.activation, self.leaky_alpha, self.init, self.dtype,
@@ -145,7 +146,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
             order = rng.permutation(len(y))
             n_val = max(1, round(self.validation_fraction * len(y)))
             if len(y) - n_val < 1:
-                raise ValueError("early_stopping needs more samples than the validation split")
+                raise TwinMLPError("early_stopping needs more samples than the validation split")
             X_val, y_val, X, y = X[order[:n_val]], y[order[:n_val]], X[order[n_val:]], y[
                 order[n_val:]]
             patience = self.patience

@@ -16,6 +16,7 @@ from typing import Any
 
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import Dataset
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.metrics import accuracy
 from twinmlp.twins import make_twin
 
@@ -29,7 +30,7 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class UsageError(Exception):
+class UsageError(TwinMLPError):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from twinmlp.shared.config import ModelConfig
+from twinmlp.shared.errors import TwinMLPError
 
 
 def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
@@ -18,4 +19,4 @@ def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
     if backend == "torch":
         from twinmlp import torch_impl
         return torch_impl.MLP(config.layer_sizes, device=device, **options)
-    raise ValueError(f"backend = {backend!r} is not allowed: expected 'numpy' or 'torch'")
+    raise TwinMLPError(f"backend = {backend!r} is not allowed: expected 'numpy' or 'torch'")
