@@ -1,34 +1,21 @@
 """Optimizers that update NumPy parameters in place (MATH.md §6, §7, §11).
 
 ``weight_decay`` is always the coefficient ``δ = λ/N`` of MATH.md §6, applied to the
-weights (keys ``W…``) and never to the biases. State lives in a dict keyed like the
-parameters (``W1.exp_avg``, …, and ``step``) and round-trips through ``state_dict``.
+weights (keys ``W…``) and never to the biases. The bookkeeping (learning rate, decay,
+state dict, the coupled L2 term) is ``twinmlp.shared.optim.OptimizerBase``; here are the
+updates and the conversions of the state, which round-trips through ``state_dict``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.optim import OptimizerBase, build, is_weight
 
 Array = np.ndarray
 
 
-def _is_weight(name: str) -> bool:
-    return name.startswith("W")
-
-
-class Optimizer:
-    """Shared bookkeeping: learning rate, decay coefficient, state dict."""
-
-    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.state: dict[str, Array] = {}
-        self._scratch: dict[str, Array] = {}
-
-    def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
-        """Update ``params`` in place from ``grads``."""
-        raise NotImplementedError
+class Optimizer(OptimizerBase):
+    """The twin's state conversions over the shared bookkeeping."""
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the optimizer state as NumPy arrays (loadable by either backend)."""
@@ -56,15 +43,11 @@ class Optimizer:
             scratch = self._scratch[name] = np.empty_like(grad)
         return np.multiply(grad, factor, out=scratch)
 
-    def _coupled(self, name: str, param: Array, grad: Array) -> Array:
-        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6)."""
-        if self.weight_decay and _is_weight(name):
-            return grad + param * self.weight_decay
-        return grad
-
 
 class SGD(Optimizer):
     """SGD, optionally with momentum or Nesterov momentum (MATH.md §7, §11)."""
+
+    OPTIONS = ("momentum", "nesterov")
 
     def __init__(self, lr: float, weight_decay: float = 0.0, momentum: float = 0.0,
                  nesterov: bool = False) -> None:
@@ -92,6 +75,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam with the L2 term coupled into the gradient (MATH.md §11)."""
 
+    OPTIONS = ("betas", "eps")
+
     decoupled = False
 
     def __init__(self, lr: float, weight_decay: float = 0.0, betas: tuple[float, float] = (
@@ -111,7 +96,7 @@ class Adam(Optimizer):
         for name, param in params.items():
             if self.decoupled:
                 grad = grads[name]
-                if self.weight_decay and _is_weight(name):
+                if self.weight_decay and is_weight(name):
                     param *= 1 - self.lr * self.weight_decay
             else:
                 grad = self._coupled(name, param, grads[name])
@@ -130,16 +115,17 @@ class AdamW(Adam):
     decoupled = True
 
 
+#: Each optimizer name of the config: its class and the options the name fixes.
+OPTIMIZERS: dict[str, tuple[type[Optimizer], dict]] = {
+    "sgd": (SGD, {"momentum": 0.0}),
+    "momentum": (SGD, {"nesterov": False}),
+    "nesterov": (SGD, {"nesterov": True}),
+    "adam": (Adam, {}),
+    "adamw": (AdamW, {}),
+}
+
+
 def make_optimizer(name: str, lr: float, weight_decay: float = 0.0, momentum: float = 0.9,
                    betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> Optimizer:
-    """The optimizer called ``name``: sgd, momentum, nesterov, adam or adamw."""
-    if name == "sgd":
-        return SGD(lr, weight_decay)
-    if name in ("momentum", "nesterov"):
-        return SGD(lr, weight_decay, momentum=momentum, nesterov=name == "nesterov")
-    if name == "adam":
-        return Adam(lr, weight_decay, betas, eps)
-    if name == "adamw":
-        return AdamW(lr, weight_decay, betas, eps)
-    raise TwinMLPError(f"optimizer = {name!r} is not allowed: expected one of sgd, momentum, "
-                     f"nesterov, adam, adamw")
+    """The optimizer called ``name`` in :data:`OPTIMIZERS`, with the options it reads."""
+    return build(OPTIMIZERS, name, lr, weight_decay, momentum=momentum, betas=betas, eps=eps)

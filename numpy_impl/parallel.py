@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from twinmlp.numpy_impl.model import MLP
-from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.dropout import DropoutStep, mask_rows
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.parallel import shard_bounds
 
@@ -50,11 +50,11 @@ class DataParallelMLP:
             rows = batch[start:stop]
             if len(rows) == 0:
                 continue  # an empty shard adds zeros to the sum
-            shard_masks = None if masks is None else [m[start:stop] for m in masks]
-            cache = self.model._forward(X[rows], shard_masks, y=y[rows])
+            shard_masks = None if masks is None else mask_rows(masks, start, stop)
+            cache = self.model.forward_pass(X[rows], shard_masks, y=y[rows])
             loss_sum += cache.loss_sum
             correct += np.count_nonzero(cache.probs.argmax(axis=1) == y[rows])
-            for name, grad in self.model._backward(cache, y[rows], n_total=n).items():
+            for name, grad in self.model.backward_pass(cache, y[rows], n_total=n).items():
                 total[name] += grad  # the all-reduce: a sum over ranks
         optimizer.step(self.model.params, total)
         return loss_sum, correct

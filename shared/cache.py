@@ -8,37 +8,49 @@ from typing import Any
 
 @dataclass
 class ForwardCache:
-    """Arrays of one forward pass, in either backend.
+    """Arrays of one forward pass, in either backend, indexed by the layer number ``l``
+    of MATH.md, so that the backward pass reads ``A[l-1]``, ``Z[l]``, ``D[l]`` as §5 and
+    §13 write them.
 
-    For the hidden layers ``l = 1 … L−1``: ``pre_activations[l-1]`` is ``Z_l``,
-    ``outputs[l-1]`` is ``φ(Z_l)`` and ``masks[l-1]`` the scaled dropout mask ``D_l``
-    (``masks`` is None without dropout). ``activations[l]`` is ``A_l``, the input of layer
-    ``l+1`` (``A_0 = X``; ``A_l = φ(Z_l) ⊙ D_l`` with dropout, else ``φ(Z_l)`` itself).
-    ``logits`` is ``Z_L`` and ``probs`` is ``softmax(Z_L)``; ``loss_sum`` is the summed
-    cross-entropy when the pass was given labels (the training step's), else None.
+    ``A[0]`` is the input ``X``; ``A[l]`` for ``l = 1 … L−1`` is the input of layer
+    ``l+1`` (``Φ_l ⊙ D_l`` with dropout, else ``Φ_l`` itself); ``A[L]`` is ``P``.
+    ``Z[l]`` for ``l = 1 … L`` is the pre-activation (``Z[L]`` the logits) and ``Phi[l]``
+    is ``Φ_l = φ(Z_l)`` for the hidden layers. ``D[l]`` is the scaled dropout mask of
+    hidden layer ``l``, and ``D`` is None without dropout. Index 0 of ``Z``, ``Phi`` and
+    ``D`` holds None: layer 0 is the input. ``loss_sum`` is the summed cross-entropy when
+    the pass was given labels (the training step's, MATH.md §3), else None.
     """
 
-    activations: list[Any]
-    pre_activations: list[Any]
-    outputs: list[Any]
-    logits: Any
-    probs: Any
-    masks: list[Any] | None = None
+    A: list[Any]
+    Z: list[Any]
+    Phi: list[Any]
+    D: list[Any] | None = None
     loss_sum: Any = None
+
+    @property
+    def logits(self) -> Any:
+        """``Z_L`` (n, k)."""
+        return self.Z[-1]
+
+    @property
+    def probs(self) -> Any:
+        """``P = softmax(Z_L)`` (n, k)."""
+        return self.A[-1]
 
 
 def step_buffer_shapes(layer_sizes: tuple[int, ...], n_rows: int) -> dict[str, tuple[int, ...]]:
     """Shapes of the arrays one training step reuses for batches of ``n_rows``: the batch
-    ``x``, per hidden layer ``Z``, ``A`` and the back-propagated ``G``, the ``logits`` and
-    ``probs`` (which the backward pass overwrites with ``(P − Y)/n``), and one gradient
-    ``dW``/``db`` per parameter (MATH.md §1, §5)."""
+    ``x``, per hidden layer ``Z``, ``Phi`` and the back-propagated ``G``, the logits ``Z{L}``
+    and ``P`` (which the backward pass overwrites with ``G_L = (P − Y)/n``), and one
+    gradient ``dW``/``db`` per parameter (MATH.md §1, §5)."""
+    L = len(layer_sizes) - 1
     shapes: dict[str, tuple[int, ...]] = {"x": (n_rows, layer_sizes[0]),
-                                          "logits": (n_rows, layer_sizes[-1]),
-                                          "probs": (n_rows, layer_sizes[-1])}
-    for layer in range(1, len(layer_sizes) - 1):
-        for kind in ("Z", "A", "G"):
+                                          f"Z{L}": (n_rows, layer_sizes[-1]),
+                                          "P": (n_rows, layer_sizes[-1])}
+    for layer in range(1, L):
+        for kind in ("Z", "Phi", "G"):
             shapes[f"{kind}{layer}"] = (n_rows, layer_sizes[layer])
-    for layer in range(1, len(layer_sizes)):
+    for layer in range(1, L + 1):
         shapes[f"dW{layer}"] = (layer_sizes[layer - 1], layer_sizes[layer])
         shapes[f"db{layer}"] = (layer_sizes[layer],)
     return shapes

@@ -3,7 +3,8 @@
 Every bad value is rejected when the config is built, with one message that names the
 field, the value given and what is allowed::
 
-    ModelConfig.activation = 'relu6' is not allowed: expected one of leaky_relu, relu, tanh, sigmoid
+    ModelConfig.activation = 'relu6' is not allowed: expected one of leaky_relu, relu,
+    tanh, sigmoid, gelu
 """
 
 from __future__ import annotations

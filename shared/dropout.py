@@ -7,6 +7,7 @@ copies them to its device (or, with ``dropout_rng="device"``, draws its own ther
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,3 +33,9 @@ class DropoutStep:
     def shared_masks(self, n_rows: int, widths: Sequence[int]) -> list[np.ndarray]:
         """The shared keep-masks of this step (MATH.md §13)."""
         return keep_masks(self.seed, self.epoch, self.step, n_rows, widths, self.rate)
+
+
+def mask_rows(masks: list[Any], start: int, stop: int) -> list[Any]:
+    """The rows ``start:stop`` of each mask ``D_l`` of a list indexed by ``l`` (its entry 0,
+    the input layer's, is None): one data-parallel rank's share (MATH.md §14)."""
+    return [None if mask is None else mask[start:stop] for mask in masks]

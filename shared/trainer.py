@@ -1,11 +1,11 @@
 """The training loop, written once for both backends (MATH.md §6, §7, §9, §10).
 
 The loop knows nothing of arrays. It drives a model through the small :class:`Trainable`
-protocol, which keeps the two promises of DESIGN.md's performance conventions: the
-dataset moves into the backend once, each epoch's permutation moves once, and each step
-returns its loss as a backend scalar; the epoch's step losses are read in one transfer
-after the epoch (on CUDA: no host sync inside an epoch), which is also where divergence
-is caught, naming the step.
+protocol, which keeps two promises that make it fast on a GPU: the dataset moves into the
+backend once, each epoch's permutation moves once, and each step returns its loss as a
+backend scalar; the epoch's step losses are read in one transfer after the epoch (on
+CUDA: no host sync inside an epoch), which is also where divergence is caught, naming
+the step. :func:`run_epoch` is that epoch, the one the benchmark times as well.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,6 +65,9 @@ class Trainable(Protocol):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Put parameters back."""
+
+    def numerics(self) -> AbstractContextManager[Any]:
+        """The context training runs in (exact CUDA numerics for a CUDA model)."""
 
 
 @dataclass
@@ -170,7 +174,6 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     train_data = model.prepare_data(X, y)
     val_data = model.prepare_data(X_val, y_val, ("X_val", "y_val")) if has_val else None
     optimizer = model.make_optimizer(config, n_train)
-    bounds = batch_bounds(n_train, config.batch_size)
     l2_scale = config.weight_decay / (2 * n_train)
     stopper = EarlyStopping(config.patience, config.min_delta)
     history = History()
@@ -182,53 +185,41 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
         stopper.bad_epochs, stopper.best_state = resume.bad_epochs, resume.best_params
     last_good = resume or snapshot(model, optimizer, history, stopper, 0)
 
-    backend = model.backend
     first = last_good.epoch + 1
-    bar = tqdm(range(first, config.epochs + 1), desc=f"train {backend}", unit="epoch",
+    bar = tqdm(range(first, config.epochs + 1), desc=f"train {model.backend}", unit="epoch",
                initial=first - 1, total=config.epochs, disable=not verbose, leave=False,
                dynamic_ncols=True)
-    for epoch in bar:
-        if history.stopped_early:  # also when resuming a run that had stopped
-            break
-        start_time = time.perf_counter()
-        optimizer.lr = learning_rate(config, epoch - 1)
-        order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
-        step_losses, step_correct = [], []
-        # Overflow is caught below, by epoch and step; NumPy need not warn of it as well.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for step, (start, stop) in enumerate(bounds):
-                dropout = (DropoutStep(config.dropout, seed, epoch - 1, step,
-                                       config.dropout_rng) if config.dropout > 0 else None)
-                loss_sum, correct = model.train_step(train_data, order[start:stop], optimizer,
-                                                     dropout)
-                step_losses.append(loss_sum)
-                step_correct.append(correct)
-        # The epoch's one transfer from the device: every step's loss and correct count.
-        scalars = model.read_scalars(step_losses + step_correct)
-        losses, corrects = scalars[:len(bounds)], scalars[len(bounds):]
-        check_finite(model, losses, epoch, last_good, optimizer)
-        # Mean cross-entropy over the epoch's batches, comparable with val_loss; the L2 term
-        # is reported beside it, not inside it (for AdamW it is no part of the objective).
-        train_loss = float(losses.sum()) / n_train
-        l2_penalty = l2_scale * model.weight_norm_sq()
-        train_acc = float(corrects.sum()) / n_train
-        val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
+    with model.numerics():
+        for epoch in bar:
+            if history.stopped_early:  # also when resuming a run that had stopped
+                break
+            start_time = time.perf_counter()
+            losses, corrects = run_epoch(model, train_data, optimizer, config, seed, epoch)
+            check_finite(model, losses, epoch, last_good, optimizer)
+            # Mean cross-entropy over the epoch's batches, comparable with val_loss; the L2
+            # term is reported beside it, not inside it (for AdamW it is no part of the
+            # objective).
+            train_loss = float(losses.sum()) / n_train
+            l2_penalty = l2_scale * model.weight_norm_sq()
+            train_acc = float(corrects.sum()) / n_train
+            val_loss, val_acc = model.evaluate(val_data) if has_val else (np.nan, np.nan)
 
-        history.epoch.append(epoch)
-        history.train_loss.append(train_loss)
-        history.l2_penalty.append(l2_penalty)
-        history.train_acc.append(train_acc)
-        history.val_loss.append(val_loss)
-        history.val_acc.append(val_acc)
-        history.lr.append(optimizer.lr)
-        history.seconds.append(time.perf_counter() - start_time)
-        bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
-                        val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}", refresh=False)
-        if has_val and stopper.update(epoch, val_loss, model):
-            history.stopped_early = True
-        last_good = snapshot(model, optimizer, history, stopper, epoch)
-        if on_epoch_end is not None:
-            on_epoch_end(last_good)
+            history.epoch.append(epoch)
+            history.train_loss.append(train_loss)
+            history.l2_penalty.append(l2_penalty)
+            history.train_acc.append(train_acc)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            history.lr.append(optimizer.lr)
+            history.seconds.append(time.perf_counter() - start_time)
+            bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
+                            val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}",
+                            refresh=False)
+            if has_val and stopper.update(epoch, val_loss, model):
+                history.stopped_early = True
+            last_good = snapshot(model, optimizer, history, stopper, epoch)
+            if on_epoch_end is not None:
+                on_epoch_end(last_good)
     bar.close()
 
     history.best_epoch = stopper.best_epoch
@@ -236,6 +227,29 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     if config.patience is not None and config.restore_best and stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     return history
+
+
+def run_epoch(model: Trainable, data: Any, optimizer: Any, config: TrainConfig, seed: int,
+              epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch ``epoch`` (counted from 1) of training on prepared ``data``: the schedule's
+    learning rate (MATH.md §12), the shared batch order (§9), one ``train_step`` per batch
+    with its dropout masks (§13). Returns every step's summed loss and correct count as
+    float64 vectors, read from the backend in one transfer after the last step."""
+    n_train = len(data[0])
+    bounds = batch_bounds(n_train, config.batch_size)
+    optimizer.lr = learning_rate(config, epoch - 1)
+    order = model.prepare_order(epoch_permutation(seed, epoch - 1, n_train))
+    step_losses, step_correct = [], []
+    # Overflow is caught by the caller, by epoch and step; NumPy need not warn of it too.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step, (start, stop) in enumerate(bounds):
+            dropout = (DropoutStep(config.dropout, seed, epoch - 1, step, config.dropout_rng)
+                       if config.dropout > 0 else None)
+            loss_sum, correct = model.train_step(data, order[start:stop], optimizer, dropout)
+            step_losses.append(loss_sum)
+            step_correct.append(correct)
+    scalars = model.read_scalars(step_losses + step_correct)
+    return scalars[:len(bounds)], scalars[len(bounds):]
 
 
 def snapshot(model: Trainable, optimizer: Any, history: History, stopper: EarlyStopping,

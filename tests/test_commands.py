@@ -244,7 +244,7 @@ def test_parity_exits_1_when_a_tolerance_breaks(tmp_path: Path,
 
 # --- show ---
 
-@pytest.mark.parametrize("name", ["softmax", "MLP._backward", "backward", "SGD.step",
+@pytest.mark.parametrize("name", ["softmax", "MLP.backward_pass", "backward_pass", "SGD.step",
                                   "functional.leaky_relu_derivative"])
 def test_show_prints_both_sources_side_by_side(name: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -253,6 +253,13 @@ def test_show_prints_both_sources_side_by_side(name: str,
     assert lines[0].startswith("numpy_impl/") and "torch_impl/" in lines[0]
     assert any(line.startswith("def ") and line.count("def ") == 2 for line in lines)
     assert all(len(line) <= 160 for line in lines)
+
+
+def test_show_names_what_the_twins_share(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "backward"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("shared/model.py:") and "written once, for both twins" in lines[0]
+    assert any(line.lstrip().startswith("def backward(") for line in lines)
 
 
 def test_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:

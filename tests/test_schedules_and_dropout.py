@@ -57,14 +57,15 @@ def test_backward_with_dropout_matches_central_differences(activation: str) -> N
     X, y = random_problem(sizes, 9, seed=4)
     model = numpy_impl.MLP(sizes, activation=activation, alpha=0.1, dtype="float64")
     masks = model._dropout_masks(DropoutStep(0.4, 0, 0, 0, "shared"), len(y))
-    assert any((m == 0).any() for m in masks) and all(np.isin(m, [0, 1 / 0.6]).all()
-                                                       for m in masks)
+    assert masks[0] is None  # indexed by layer: D_1 … D_{L-1}
+    assert any((m == 0).any() for m in masks[1:]) and all(np.isin(m, [0, 1 / 0.6]).all()
+                                                           for m in masks[1:])
 
     def loss() -> float:
-        cache = model._forward(X, masks)
+        cache = model.forward_pass(X, masks)
         return float(numpy_impl.functional.cross_entropy(cache.logits, y))
 
-    analytic = model._backward(model._forward(X, masks), y)
+    analytic = model.backward_pass(model.forward_pass(X, masks), y)
     numeric = central_differences(loss, model.params)
     for name in model.params:
         assert_close(f"{activation} grad {name}", analytic[name], numeric[name], 1e-6)
@@ -95,11 +96,11 @@ def test_device_masks_are_drawn_by_torch_and_reproducible() -> None:
     model = torch_impl.MLP([6, 200, 3], dtype="float64")
     masks = model._dropout_masks(DropoutStep(0.5, 9, 0, 0, "device"), 100)
     shared = model._dropout_masks(DropoutStep(0.5, 9, 0, 0, "shared"), 100)
-    assert not torch.equal(masks[0], shared[0])
-    assert abs(float((masks[0] > 0).double().mean()) - 0.5) < 0.02
+    assert not torch.equal(masks[1], shared[1])
+    assert abs(float((masks[1] > 0).double().mean()) - 0.5) < 0.02
     other = torch_impl.MLP([6, 200, 3], dtype="float64")
-    assert torch.equal(other._dropout_masks(DropoutStep(0.5, 9, 0, 0, "device"), 100)[0],
-                       masks[0])
+    assert torch.equal(other._dropout_masks(DropoutStep(0.5, 9, 0, 0, "device"), 100)[1],
+                       masks[1])
 
 
 def test_evaluation_uses_no_dropout(digits) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ class ScriptedModel:
     """A stand-in for a backend whose validation losses follow a script."""
 
     backend = "scripted"
+
+    def numerics(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
     def __init__(self, val_losses: list[float]) -> None:
         self.config = ModelConfig((2, 2))

@@ -1,4 +1,5 @@
-"""A network small enough to work out by hand: forward, loss, gradients, one SGD step.
+"""A network small enough to work out by hand: forward, loss, gradients, one SGD step,
+checked against both twins.
 
 Network 2-2-2, leaky-ReLU with α = 0.1, two samples, float64::
 
@@ -35,7 +36,9 @@ import math
 import numpy as np
 import pytest
 
-from twinmlp import numpy_impl
+from twinmlp import numpy_impl, torch_impl
+
+TWINS = {"numpy": numpy_impl, "torch": torch_impl}
 
 X = np.array([[1.0, 2.0], [0.0, -1.0]])
 Y = np.array([0, 1])
@@ -54,36 +57,42 @@ EXPECTED_GRADS = {
 }
 
 
-@pytest.fixture
-def model() -> numpy_impl.MLP:
-    net = numpy_impl.MLP([2, 2, 2], activation="leaky_relu", alpha=0.1, dtype="float64")
+def host(value: object) -> np.ndarray:
+    """A twin's array as a NumPy array."""
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+
+
+@pytest.fixture(params=list(TWINS))
+def model(request: pytest.FixtureRequest) -> numpy_impl.MLP | torch_impl.MLP:
+    net = TWINS[request.param].MLP([2, 2, 2], activation="leaky_relu", alpha=0.1,
+                                   dtype="float64")
     net.load_state_dict(PARAMS)
     return net
 
 
-def test_forward(model: numpy_impl.MLP) -> None:
+def test_forward(model: numpy_impl.MLP | torch_impl.MLP) -> None:
     probs, cache = model.forward(X)
-    np.testing.assert_allclose(cache.pre_activations[0], [[3, -0.5], [-1, 0.5]], rtol=0,
+    np.testing.assert_allclose(host(cache.Z[1]), [[3, -0.5], [-1, 0.5]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(host(cache.A[1]), [[3, -0.05], [-0.1, 0.5]], rtol=0,
                                atol=1e-15)
-    np.testing.assert_allclose(cache.activations[1], [[3, -0.05], [-0.1, 0.5]], rtol=0,
+    np.testing.assert_allclose(host(cache.Z[2]), [[1.4, -1.5], [0.95, 0.05]], rtol=0,
                                atol=1e-15)
-    np.testing.assert_allclose(cache.logits, [[1.4, -1.5], [0.95, 0.05]], rtol=0, atol=1e-15)
-    np.testing.assert_allclose(probs, [[S1, 1 - S1], [S2, 1 - S2]], rtol=1e-14)
+    np.testing.assert_allclose(host(probs), [[S1, 1 - S1], [S2, 1 - S2]], rtol=1e-14)
 
 
-def test_loss_and_gradients(model: numpy_impl.MLP) -> None:
+def test_loss_and_gradients(model: numpy_impl.MLP | torch_impl.MLP) -> None:
     loss, grads = model.loss_and_grads(X, Y)
     assert float(loss) == pytest.approx(-(math.log(S1) + math.log(1 - S2)) / 2, rel=1e-14)
     for name, expected in EXPECTED_GRADS.items():
-        np.testing.assert_allclose(grads[name], expected, rtol=1e-13, atol=1e-16,
+        np.testing.assert_allclose(host(grads[name]), expected, rtol=1e-13, atol=1e-16,
                                    err_msg=name)
 
 
-def test_one_sgd_step_with_l2(model: numpy_impl.MLP) -> None:
+def test_one_sgd_step_with_l2(model: numpy_impl.MLP | torch_impl.MLP) -> None:
     _, grads = model.loss_and_grads(X, Y)
-    numpy_impl.optim.SGD(lr=0.5, weight_decay=0.2 / 2).step(model.params, grads)
+    model.optim.SGD(lr=0.5, weight_decay=0.2 / 2).step(model.params, grads)
     for name, value in PARAMS.items():
         decay = 0.1 * value if name.startswith("W") else 0.0
         expected = value - 0.5 * (np.array(EXPECTED_GRADS[name]) + decay)
-        np.testing.assert_allclose(model.params[name], expected, rtol=1e-14, atol=1e-16,
-                                   err_msg=name)
+        np.testing.assert_allclose(host(model.params[name]), expected, rtol=1e-14,
+                                   atol=1e-16, err_msg=name)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.dropout import DropoutStep, mask_rows
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.parallel import shard_bounds
 from twinmlp.torch_impl.model import MLP
@@ -57,12 +57,12 @@ class DataParallelMLP:
             grads = {k: torch.zeros_like(v) for k, v in params.items()}
             loss_sum = correct = torch.zeros((), dtype=self.model.dtype, device=X.device)
         else:
-            shard_masks = None if masks is None else [m[start:stop] for m in masks]
+            shard_masks = None if masks is None else mask_rows(masks, start, stop)
             yb = y.index_select(0, rows)
-            cache = self.model._forward(X.index_select(0, rows), shard_masks, y=yb)
+            cache = self.model.forward_pass(X.index_select(0, rows), shard_masks, y=yb)
             loss_sum = cache.loss_sum
             correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb).to(loss_sum.dtype)
-            grads = self.model._backward(cache, yb, n_total=n)
+            grads = self.model.backward_pass(cache, yb, n_total=n)
         # One all-reduce for everything: the gradients, the loss and the correct count.
         flat = torch.cat([g.reshape(-1) for g in grads.values()]
                          + [loss_sum.reshape(1), correct.reshape(1)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,9 @@ examples:
   twinmlp train --backend torch --dataset fashion-mnist --out runs/fashion
   twinmlp evaluate runs/fashion --backend numpy   # a torch checkpoint, evaluated by NumPy
   twinmlp parity --epochs 3 --out runs/parity     # drift table, drift.csv, drift.png
-  twinmlp show MLP._backward                      # the two implementations side by side
+  twinmlp show MLP.backward_pass                      # the two implementations side by side
 """
 
-#: Defaults that depend on the dataset (the digits row is the course notebook's setup).
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print numpy_impl's and torch_impl's source of NAME in two columns; "
                     "'≠' marks lines that differ.", epilog=EXAMPLES, formatter_class=formatter)
     show.add_argument("name", help="a function or method: softmax, MLP.forward, "
-                                   "MLP._backward, SGD.step, …")
+                                   "MLP.backward_pass, SGD.step, …")
     show.add_argument("--width", type=int, default=None,
                       help="total width in characters (default: the terminal's)")
     show.set_defaults(handler=run_show)
@@ -278,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return args.handler(args)
+        with cuda_numerics(args):
+            return args.handler(args)
     except RunStoppedError as stop:
         print(f"twinmlp: {stop}", file=sys.stderr)
         return stop.code
@@ -288,6 +289,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twinmlp: interrupted", file=sys.stderr)
         return 130
+
+
+def cuda_numerics(args: argparse.Namespace) -> AbstractContextManager[Any]:
+    """Exact CUDA numerics (IEEE float32 products, deterministic algorithms; README: CUDA
+    numerics) around a command that may run on a GPU; nothing for the others."""
+    uses_torch = args.handler in (run_parity, run_bench_command) or str(
+        getattr(args, "device", "cpu")).startswith("cuda")
+    if not uses_torch:
+        return nullcontext()
+    from twinmlp.torch_impl.cuda import exact_cuda_numerics
+
+    return exact_cuda_numerics()
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ MODULES = ("functional", "model", "optim", "parallel")
 
 def _implementations(package: ModuleType) -> dict[str, Any]:
     """Every public function, class and method of a twin, by its qualified name
-    (``softmax``, ``MLP.backward``, ``MLP._backward``, ``SGD.step``)."""
+    (``softmax``, ``MLP.backward``, ``MLP.backward_pass``, ``SGD.step``)."""
     import importlib
 
     found: dict[str, Any] = {}
@@ -42,8 +42,14 @@ def resolve(name: str) -> tuple[Any, Any]:
     """The numpy_impl and torch_impl objects called ``name``; a method may be named
     without its class (``backward``) when that is unambiguous."""
     from twinmlp import numpy_impl, torch_impl
+    from twinmlp.shared.model import TwinMLP
 
     mine, theirs = _implementations(numpy_impl), _implementations(torch_impl)
+    # What both twins inherit from the shared shell is one object under both names.
+    shell = {f"MLP.{member}": value for member, value in vars(TwinMLP).items()
+             if inspect.isfunction(value) and not member.startswith("_")
+             and f"MLP.{member}" not in mine}
+    mine, theirs = {**mine, **shell}, {**theirs, **shell}
     name = name.removeprefix("numpy_impl.").removeprefix("torch_impl.")
     for module_name in MODULES:
         name = name.removeprefix(f"{module_name}.")
@@ -57,7 +63,7 @@ def resolve(name: str) -> tuple[Any, Any]:
         else:
             close = difflib.get_close_matches(name, list(mine), n=5)
             hint = (f"did you mean {', '.join(close)}?" if close
-                    else "try e.g. softmax, MLP.forward, MLP._backward, SGD.step")
+                    else "try e.g. softmax, MLP.forward, MLP.backward_pass, SGD.step")
             raise TwinMLPError(f"no twin implementation called {name!r}; {hint}")
     return mine[name], theirs[name]
 
@@ -72,6 +78,9 @@ def _located_source(obj: Any) -> tuple[str, list[str]]:
 def side_by_side(name: str, width: int | None = None) -> str:
     """Both implementations of ``name`` in two columns; ``≠`` marks the lines that differ."""
     mine, theirs = resolve(name)
+    if mine is theirs:
+        where, lines = _located_source(mine)
+        return "\n".join([f"{where}: written once, for both twins", "─" * len(where), *lines])
     (left_where, left), (right_where, right) = _located_source(mine), _located_source(theirs)
     total = width or shutil.get_terminal_size((160, 40)).columns
     column = max(30, (total - 3) // 2)

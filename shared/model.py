@@ -1,0 +1,164 @@
+"""What the two twins' ``MLP`` share that is not arithmetic, written once.
+
+:class:`TwinMLP` holds the public API of both twins (``forward``, ``backward``,
+``loss_and_grads``, ``predict``, ``fit``), the validation of what a user passes in, and
+the parts of the trainer's protocol that only glue calls together. Each twin's
+``model.py`` subclasses it with the array code alone: the forward and backward passes
+(MATH.md §1–§5), the training step, and the conversions into and out of its arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from twinmlp.shared.cache import ForwardCache
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.init import init_params
+from twinmlp.shared.trainer import History, TrainState, train
+from twinmlp.shared.validation import (
+    as_array,
+    check_features,
+    check_float_dtype,
+    check_targets,
+)
+
+Array = Any  # the twin's array type: numpy.ndarray or torch.Tensor
+
+
+class TwinMLP:
+    """The shell of a twin's ``MLP``; a subclass supplies the array code.
+
+    A subclass sets :attr:`backend`, :attr:`functional` and :attr:`optim`, sets its
+    ``dtype`` (and device) and then calls ``TwinMLP.__init__``; it implements
+    ``forward_pass``, ``backward_pass``, ``train_step``, ``prepare_order``,
+    ``read_scalars``, ``all_finite``, ``weight_norm_sq``, ``state_dict``,
+    ``load_state_dict`` and the two conversions ``_to_backend`` and ``_labels_to_backend``.
+    """
+
+    #: The twin's name in reports: ``"numpy"`` or ``"torch"``.
+    backend: str
+    #: The twin's ``functional`` and ``optim`` modules.
+    functional: ModuleType
+    optim: ModuleType
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.params: dict[str, Array] = {
+            name: self._to_backend(value) for name, value in init_params(config).items()
+        }
+        self._step_buffers: dict[int, dict[str, Array]] = {}
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers ``L``."""
+        return len(self.config.layer_sizes) - 1
+
+    # --- the public API: validate, then the twin's arithmetic ---
+
+    def forward(self, X: Any) -> tuple[Array, ForwardCache]:
+        """Class probabilities ``P`` (n, k) and the cache for :meth:`backward` (MATH.md §1)."""
+        cache = self.forward_pass(self._as_input(X))
+        return cache.probs, cache
+
+    def backward(self, cache: ForwardCache, y: Any) -> dict[str, Array]:
+        """Gradients of the mean cross-entropy, keyed like :attr:`params` (MATH.md §5).
+
+        ``y`` holds integer labels (n,) or one-hot rows (n, k).
+        """
+        return self.backward_pass(cache, self._as_targets(y, cache.probs.shape[0]))
+
+    def loss_and_grads(self, X: Any, y: Any) -> tuple[Array, dict[str, Array]]:
+        """Mean cross-entropy (MATH.md §3, no L2 term) and its gradients."""
+        cache = self.forward_pass(self._as_input(X))
+        targets = self._as_targets(y, cache.probs.shape[0])
+        return (self.functional.cross_entropy(cache.logits, targets),
+                self.backward_pass(cache, targets))
+
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities (n, k)."""
+        return self.forward_pass(self._as_input(X)).probs
+
+    def predict(self, X: Any) -> Array:
+        """Most probable class of each row (n,)."""
+        return self.predict_proba(X).argmax(1)
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None, epochs: int = 100,
+            batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
+            patience: int | None = None, verbose: bool = True,
+            resume: TrainState | None = None,
+            on_epoch_end: Callable[[TrainState], None] | None = None, **options: Any) -> History:
+        """Train in place with the shared loop (``twinmlp.shared.trainer.train``) and return
+        the history. ``options`` are further ``TrainConfig`` fields (``optimizer``,
+        ``dropout``, …); ``resume`` continues from a saved ``TrainState`` and
+        ``on_epoch_end`` receives one after every epoch."""
+        config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
+                                          weight_decay=weight_decay, patience=patience,
+                                          **options)
+        return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
+                     on_epoch_end=on_epoch_end)
+
+    # --- the shared trainer's protocol (twinmlp.shared.trainer.Trainable), glue part ---
+
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[Array, Array]:
+        """Validate one split and convert it once, as ``(features, labels)``."""
+        features = self._as_input(X, names[0])
+        labels = self._as_targets(y, features.shape[0], names[1])
+        if labels.ndim != 1:
+            raise TwinMLPError(f"{names[1]} must hold integer class labels of shape (n,) "
+                               f"for training, got shape {tuple(labels.shape)}")
+        return features, labels
+
+    def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
+        """``config``'s optimizer with the decay coefficient ``λ/N`` (MATH.md §6, §11)."""
+        return self.optim.make_optimizer(config.optimizer, config.lr,
+                                         config.weight_decay / n_train, config.momentum,
+                                         (config.beta1, config.beta2), config.eps)
+
+    def evaluate(self, data: tuple[Array, Array]) -> tuple[float, float]:
+        """Mean loss (no L2 term) and accuracy on a prepared split."""
+        X, y = data
+        cache = self.forward_pass(X)
+        correct = (cache.probs.argmax(1) == y).sum()
+        return float(self.functional.cross_entropy(cache.logits, y)), float(correct) / len(y)
+
+    # --- validation of what a user passes in ---
+
+    def _as_input(self, X: Any, name: str = "X") -> Array:
+        """``X`` checked (2-D, numeric, finite, ``d_0`` features) and converted."""
+        X = as_array(X, name)
+        check_float_dtype(X.dtype.kind, X.dtype, name)
+        finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
+        check_features(X.shape, self.config.layer_sizes[0], finite, name)
+        return self._to_backend(X)
+
+    def _as_targets(self, y: Any, n_rows: int, name: str = "y") -> Array:
+        """Labels (n,) or one-hot rows (n, k), checked against the model and converted."""
+        y = as_array(y, name)
+        check_targets(y, n_rows, self.config.layer_sizes[-1], name)
+        return self._labels_to_backend(y) if y.ndim == 1 else self._to_backend(y)
+
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: tuple(value.shape) for name, value in self.params.items()}
+
+    # --- what each twin supplies ---
+
+    def forward_pass(self, X: Array, D: list[Array | None] | None = None,
+                     buffers: dict[str, Array] | None = None, y: Array | None = None
+                     ) -> ForwardCache:
+        raise NotImplementedError
+
+    def backward_pass(self, cache: ForwardCache, y: Array,
+                      buffers: dict[str, Array] | None = None,
+                      n_total: int | None = None) -> dict[str, Array]:
+        raise NotImplementedError
+
+    def _to_backend(self, array: np.ndarray) -> Array:
+        raise NotImplementedError
+
+    def _labels_to_backend(self, labels: np.ndarray) -> Array:
+        raise NotImplementedError
