@@ -52,7 +52,8 @@ def test_the_wheel_installs_beside_a_top_level_shared(tmp_path: Path) -> None:
                                capture_output=True, text=True, check=True).stdout.strip())
     # The dependencies (numpy, torch, …) come from this environment, after the venv's own
     # packages on the path; a .pth line adds a folder without running the .pth files in it.
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    here = [path for path in sys.path if path.endswith("site-packages")]
+    (site / "deps.pth").write_text("\n".join(here or [sysconfig.get_paths()["purelib"]]) + "\n")
     pip("--python", str(python), "install", "--no-deps", "--no-index",
         *map(str, wheels.glob("*.whl")))
 
