@@ -94,6 +94,19 @@ def gelu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Arr
     return grad
 
 
+def silu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
+    """``z σ(z)`` (MATH.md §4), with σ as in :func:`sigmoid` (no overflow)."""
+    return _into(z * sigmoid(z), out)
+
+
+def silu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = σ(z)(1 + z(1 − σ(z)))`` (MATH.md §4); σ is
+    computed again from ``z``, since ``a = z σ(z)`` does not give it back at ``z = 0``."""
+    s = sigmoid(z)
+    grad *= s * (1 + z * (1 - s))
+    return grad
+
+
 def _into(value: Array, out: Array | None) -> Array:
     """``value``, copied into ``out`` when a buffer is given."""
     if out is None:
@@ -104,10 +117,12 @@ def _into(value: Array, out: Array | None) -> Array:
 
 ACTIVATIONS: dict[str, Callable[..., Array]] = {
     "leaky_relu": leaky_relu, "relu": relu, "tanh": tanh, "sigmoid": sigmoid, "gelu": gelu,
+    "silu": silu,
 }
 DERIVATIVES: dict[str, Callable[..., Array]] = {
     "leaky_relu": leaky_relu_derivative, "relu": relu_derivative,
     "tanh": tanh_derivative, "sigmoid": sigmoid_derivative, "gelu": gelu_derivative,
+    "silu": silu_derivative,
 }
 
 
