@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from twinmlp.shared.config import ACTIVATION_NAMES
 
 from tests.helpers import random_problem
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
 
 AUTOGRAD_ACTIVATIONS = {

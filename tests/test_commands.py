@@ -205,7 +205,7 @@ def test_damaged_checkpoints_are_refused_with_one_line(
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_checkpoint_holds_what_the_issue_lists(tmp_path: Path) -> None:
+def test_checkpoint_holds_parameters_metadata_and_scaler(tmp_path: Path) -> None:
     train_run(tmp_path / "run", "--backend", "torch", "--dtype", "float64")
     checkpoint = load_checkpoint(tmp_path / "run")
     assert set(checkpoint.params) == {"W1", "b1", "W2", "b2"}
@@ -234,9 +234,9 @@ def test_parity_on_digits_writes_table_csv_and_png(tmp_path: Path,
 def test_parity_exits_1_when_a_tolerance_breaks(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from twinmlp import drift
+    from twinmlp import tolerances
 
-    monkeypatch.setitem(drift.DRIFT_TOLERANCE, "float32", 1e-12)
+    monkeypatch.setitem(tolerances.TRAJECTORY, "float32", 1e-12)
     assert main(["parity", "--epochs", "1", "--dtype", "float32", "--out",
                  str(tmp_path / "p"), "--quiet"]) == 1
     assert "BROKEN" in capsys.readouterr().out

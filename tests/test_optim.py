@@ -8,7 +8,7 @@ import pytest
 import torch
 from twinmlp.shared.config import TrainConfig
 
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
 
 SHAPES = {"W1": (6, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}

@@ -14,7 +14,7 @@ from twinmlp.shared.dropout import DropoutStep, keep_masks
 from twinmlp.shared.schedules import learning_rate
 
 from tests.helpers import central_differences, random_problem
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
 
 
