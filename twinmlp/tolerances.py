@@ -33,6 +33,7 @@ CENTRAL_DIFFERENCES = 1e-6
 #: are trained from initial weights nudged by one ulp, by default; each costs one run.
 FLOOR_COPIES = 3
 #: The twins pass when each statistic of their difference is at most ``FLOOR_FACTOR ×``
-#: the worst copy's: the share of differing test predictions and the accuracy gap (each
-#: plus one test prediction), and the largest relative parameter difference.
+#: the worst copy's plus a slack: the share of differing test predictions and the accuracy
+#: gap (slack: one test prediction), and the largest relative parameter difference (slack:
+#: :data:`STEP` of the dtype).
 FLOOR_FACTOR = 2.0
