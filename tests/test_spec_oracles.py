@@ -10,12 +10,12 @@ hundreds of standard errors.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
-
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import keep_masks
@@ -78,7 +78,7 @@ def test_initialisation_is_one_seeded_stream() -> None:
 def test_every_epoch_visits_every_row_once_in_batches_of_b(n: int, batch: int) -> None:
     bounds = batch_bounds(n, batch)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(stop == start for (_, stop), (start, _) in zip(bounds, bounds[1:]))
+    assert all(stop == start for (_, stop), (start, _) in itertools.pairwise(bounds))
     assert [stop - start for start, stop in bounds] == [batch] * (n // batch) + (
         [n % batch] if n % batch else [])
     orders = [epoch_permutation(3, epoch, n) for epoch in range(4)]
@@ -142,7 +142,7 @@ def test_cosine_schedule_warms_up_linearly_then_follows_half_a_cosine() -> None:
     assert got[9] == pytest.approx(0.06, rel=1e-15)  # halfway: (η + η_min)/2
     # e = 13: progress 9/10, η_min + ½(η − η_min)(1 + cos 0.9π)
     assert got[13] == pytest.approx(0.02 + 0.04 * (1 + math.cos(0.9 * math.pi)), rel=1e-15)
-    assert all(a >= b for a, b in zip(got[4:], got[5:]))  # falling after the warm-up
+    assert all(a >= b for a, b in itertools.pairwise(got[4:]))  # falling after the warm-up
 
 
 def test_constant_schedule_is_constant() -> None:
