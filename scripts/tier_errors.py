@@ -1,6 +1,6 @@
 """Measure the largest relative error of each parity tier on one device and print a table.
 
-    .venv/bin/python scripts/tier_errors.py --device cpu
+    PYTHONPATH=. .venv/bin/python scripts/tier_errors.py --device cpu
 
 The tests assert the tolerances (``twinmlp.tolerances``); this script reports how much
 room each tier has left.
