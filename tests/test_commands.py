@@ -283,7 +283,7 @@ def test_debian_fashion_mnist_import_and_train(data_root: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "import", "fashion-mnist", str(DEBIAN_FASHION)]) == 0
     assert main(["train", "--dataset", "fashion-mnist", "--backend", "both", "--epochs", "1",
-                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+                 "--floor-copies", "1", "--out", str(tmp_path / "run"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "fashion-mnist: 55000 train / 5000 val / 10000 test" in out
     accuracies = [float(part.split()[0]) for part in out.split("test accuracy ")[1:]]

@@ -106,12 +106,17 @@ def lockstep(data: Dataset, config: ModelConfig, devices: Sequence[str], epochs:
              shadow: bool = False, floor_copies: int = 0) -> DriftResult:
     """Train numpy_impl and a torch twin per device in lock-step; see the module doc.
     ``shadow`` adds the float64 shadow (float32 runs only); ``floor_copies`` nudged
-    copies of the reference measure the chaos floor."""
+    copies of the reference measure the chaos floor (not made for runs the strict tiers
+    cover)."""
     reference = make_twin("numpy", config)
     twins = {f"torch-{device.split(':')[0]}": make_twin("torch", config, device)
              for device in devices}
+    n_train = len(data.y_train)
+    bounds = batch_bounds(n_train, batch_size)
+    total = epochs * len(bounds)
+    strict_only = config.dtype == "float64" and total <= tolerances.TRAJECTORY_STEPS
     copies = []
-    for copy in range(1, floor_copies + 1):
+    for copy in range(1, 0 if strict_only else floor_copies + 1):
         model = make_twin("numpy", config)
         model.load_state_dict(nudge_state(model.state_dict(), copy))
         copies.append(model)
@@ -119,14 +124,11 @@ def lockstep(data: Dataset, config: ModelConfig, devices: Sequence[str], epochs:
     if shadow and config.dtype != "float64":
         shadow_model = make_twin("numpy", dataclasses.replace(config, dtype="float64"))
         shadow_model.load_state_dict(reference.state_dict())  # the float32 start, exactly
-    n_train = len(data.y_train)
     decay = weight_decay / n_train
     optimizers: dict[str, Any] = {name: torch_impl.optim.SGD(lr, decay) for name in twins}
     numpy_optimizers = [numpy_impl.optim.SGD(lr, decay) for _ in range(len(copies) + 2)]
-    bounds = batch_bounds(n_train, batch_size)
     records: dict[str, list[float]] = {}
     shadow_records: dict[str, list[float]] = {}
-    total = epochs * len(bounds)
     with tqdm(total=total, desc="lock-step", unit="step", disable=not verbose,
               leave=False) as bar:
         for epoch in range(epochs):
