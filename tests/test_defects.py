@@ -37,7 +37,7 @@ from twinmlp.parity import (
 )
 
 LAYERS = [64, 32, 10]
-SGD = dict(epochs=20, batch_size=32, lr=0.05, weight_decay=1.0)
+SGD = dict(epochs=10, batch_size=32, lr=0.05, weight_decay=1.0)
 ADAM = {**SGD, "optimizer": "adam", "lr": 0.005}
 DROPOUT = {**SGD, "dropout": 0.3}
 STRICT_STEPS = 100  # steps the strict check runs at most
@@ -99,7 +99,9 @@ def dropout_unscaled(model: Any, patch: pytest.MonkeyPatch) -> None:
 
     def wrong(dropout: DropoutStep | None, n_rows: int) -> Any:
         scaled = masks(dropout, n_rows)
-        return None if scaled is None else [m * (1 - dropout.rate) for m in scaled]
+        if scaled is None:
+            return None
+        return [None if m is None else m * (1 - dropout.rate) for m in scaled]
 
     patch.setattr(model, "_dropout_masks", wrong)
 

@@ -5,9 +5,9 @@ One SGD step on the first batch of the shared order (MATH.md §9), from the same
 parameters, in the order the step computes them: ``Z_l`` and ``A_l = φ(Z_l)`` (§1, §4),
 ``P`` (§2), the loss (§3), ``G_L = (P − Y)/n`` (§3), then for ``l = L … 1`` ``dW_l``,
 ``db_l`` and ``G_{l-1}`` (§5), and the updated ``W_l``, ``b_l`` (§7). Z, A, P, dW and db
-come from each twin's own ``forward``/``backward``; the loss and the ``G_l`` from its own
-functional module (the same functions its backward pass calls), since the backward pass
-keeps no G.
+come from each twin's ``forward`` (the cache's ``Z[l]``, ``Phi[l]``) and ``backward``;
+the loss and the ``G_l`` from its own functional module (the same functions
+``backward_pass`` calls), since the backward pass keeps no G.
 """
 
 from __future__ import annotations
@@ -42,20 +42,12 @@ def step_intermediates(model: Any, X: np.ndarray, y: np.ndarray, lr: float,
                        decay: float) -> dict[str, tuple[str, np.ndarray]]:
     """Every intermediate of one SGD step of ``model`` on ``(X, y)``, in the order the step
     computes them, as ``name → (MATH.md section, NumPy array)``; steps ``model`` in place."""
-    if model.backend == "numpy":
-        from twinmlp.numpy_impl import functional as F
-        from twinmlp.numpy_impl import optim
-        labels: Any = y
-    else:
-        import torch
-
-        from twinmlp.torch_impl import functional as F
-        from twinmlp.torch_impl import optim
-        labels = torch.as_tensor(y, device=model.device)
+    F, optim = model.functional, model.optim
+    labels = model._labels_to_backend(np.asarray(y))
     L = model.n_layers
     out: dict[str, tuple[str, np.ndarray]] = {}
     probs, cache = model.forward(X)
-    Z, Phi = _layers(cache, L)
+    Z, Phi = cache.Z, cache.Phi
     for layer in range(1, L + 1):
         out[f"Z{layer}"] = ("§1", to_numpy(Z[layer]))
         if layer < L:
@@ -77,14 +69,6 @@ def step_intermediates(model: Any, X: np.ndarray, y: np.ndarray, lr: float,
         for kind in ("W", "b"):
             out[f"new {kind}{layer}"] = ("§7", to_numpy(model.params[f"{kind}{layer}"]))
     return out
-
-
-def _layers(cache: Any, L: int) -> tuple[dict[int, Any], dict[int, Any]]:
-    """``Z_l`` (l = 1 … L) and ``φ(Z_l)`` (l < L) of a forward cache, by MATH.md's ``l``."""
-    Z = {layer: cache.pre_activations[layer - 1] for layer in range(1, L)}
-    Phi = {layer: cache.outputs[layer - 1] for layer in range(1, L)}
-    Z[L] = cache.logits
-    return Z, Phi
 
 
 def compare(mine: dict[str, tuple[str, np.ndarray]],
