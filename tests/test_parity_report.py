@@ -131,3 +131,18 @@ def test_train_float32_reports_the_floor_beside_the_twins(capsys: pytest.Capture
     assert main(["train", "--epochs", "3", "--floor-copies", "0", "--quiet"]) == 0
     assert "parity not judged (--floor-copies 0)" in capsys.readouterr().out
     assert main(["train", "--epochs", "3", "--floor-copies", "-1", "--quiet"]) == 2
+
+
+def test_float64_train_keeps_the_strict_tier_within_1000_steps_then_the_floor(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from twinmlp import tolerances
+
+    monkeypatch.setitem(tolerances.TRAJECTORY, "float64", 0.0)  # rounding now breaks it
+    # 10 epochs × 18 batches = 180 steps: the strict tier judges, and fails
+    assert main(["train", "--dtype", "float64", "--epochs", "10", "--patience", "none",
+                 "--lr", "0.05", "--quiet"]) == 1
+    assert "parity FAIL (strict tier)" in capsys.readouterr().out
+    # 60 epochs = 1,080 steps: past the trajectory tier, the chaos floor judges
+    assert main(["train", "--dtype", "float64", "--epochs", "60", "--patience", "none",
+                 "--lr", "0.05", "--floor-copies", "1", "--quiet"]) == 0
+    assert "parity PASS (chaos floor)" in capsys.readouterr().out
