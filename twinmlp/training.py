@@ -173,6 +173,9 @@ def run_seeds(args: argparse.Namespace) -> int:
 
 def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     """One ``train`` run of one or both twins; returns the exit code and test accuracies."""
+    copies = getattr(args, "floor_copies", None)
+    if copies is not None and copies < 0:  # checked before hours of training, not after
+        raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
     data = load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
@@ -217,8 +220,6 @@ def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
     from twinmlp.shared.batching import batch_bounds
 
     copies = tolerances.FLOOR_COPIES if copies is None else copies
-    if copies < 0:
-        raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
     strict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
                            predictions["numpy"], predictions["torch"], config.dtype)
     steps = max(h.epochs_run for h in histories.values()) * len(
