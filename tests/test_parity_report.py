@@ -119,6 +119,9 @@ def test_parity_shadow_writes_columns_panel_and_summary(tmp_path: Path,
     # float32 against float64 from the same start: rounding-sized, never zero, never large
     assert np.all(shadow > 0) and np.all(shadow < 1e-4)
     assert (out / "drift.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["parity", "--shadow", "--out", str(out)]) == 2  # float64 has no shadow
+    assert "add --dtype float32" in capsys.readouterr().err
+    assert main(["parity", "--floor-copies", "-1", "--out", str(out)]) == 2
 
 
 def test_train_float32_reports_the_floor_beside_the_twins(capsys: pytest.CaptureFixture[str]

@@ -375,7 +375,9 @@ def run_parity(args: argparse.Namespace) -> int:
                 print(format_table(rows, f"one step, {dtype}, numpy vs torch-{device}, "
                                          f"{data.name}, batch {args.batch_size}"))
         return 0
-    shadow = args.shadow and config.dtype == "float32"
+    if args.shadow and config.dtype != "float32":
+        raise UsageError("--shadow runs a float64 twin beside float32 ones: add --dtype float32")
+    shadow = args.shadow
     print(f"{data.summary()}; lock-step numpy vs torch on {', '.join(devices)}, "
           f"{config.dtype}, {args.epochs} epochs" + (", float64 shadow" if shadow else ""))
     result = lockstep(data, config, devices, args.epochs, args.batch_size, args.lr,
