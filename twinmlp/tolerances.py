@@ -25,7 +25,8 @@ TRAJECTORY: dict[str, float] = {"float64": 1e-9, "float32": 1e-5}
 #: must reach (all of them). float32 runs are judged by the chaos floor instead.
 STRICT_AGREEMENT = 1.0
 
-#: Tier 5: both twins against torch.autograd on a float64 copy, and central differences.
+#: Tier 5: both twins against torch's own implementations in float64 (autograd on a copy
+#: of the network, torch.optim for the optimizers), and against central differences.
 AUTOGRAD = 1e-12
 CENTRAL_DIFFERENCES = 1e-6
 
