@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from twinmlp.shared.data import Dataset
 
-from tests.twin_compare import assert_close
+from tests.twin_compare import assert_close, assert_identical
 from twinmlp import numpy_impl
 from twinmlp.cli import main
 from twinmlp.ops import compare, first_differing, step_intermediates
@@ -60,6 +60,18 @@ def test_failure_message_names_tensor_maxima_worst_entry_and_count() -> None:
     assert "max relative 1.667e-01" in message
     assert "worst entry at (1, 0): mine 3.5 vs theirs 3.0" in message
     assert "2 of 4 entries beyond tolerance" in message
+
+
+def test_bit_identity_failure_says_how_far_and_where() -> None:
+    theirs = np.array([1.0, 2.0, 3.0], np.float32)
+    mine = theirs.copy()
+    mine[2] = np.nextafter(mine[2], np.float32(4))
+    with pytest.raises(AssertionError) as info:
+        assert_identical("initial W1", mine, theirs)
+    message = str(info.value)
+    assert message.startswith("initial W1: not bit-identical; max abs difference 2.384e-07")
+    assert "worst entry at (2,): mine 3.000000238418579 vs theirs 3.0" in message
+    assert "1 of 3 entries differ" in message
 
 
 # --- the first operation that differs ---

@@ -33,10 +33,15 @@ def assert_close(name: str, mine: Any, theirs: Any, tol: float) -> float:
 def assert_identical(name: str, mine: Any, theirs: Any) -> None:
     """Bit-identical values (same bytes after moving to NumPy)."""
     a, b = to_numpy(mine), to_numpy(theirs)
-    if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
-        differ = int(np.count_nonzero(a != b)) if a.shape == b.shape else "all"
+    if a.dtype != b.dtype or a.shape != b.shape:
         raise AssertionError(f"{name}: not bit-identical ({a.dtype}{a.shape} vs "
-                             f"{b.dtype}{b.shape}, {differ} entries differ)")
+                             f"{b.dtype}{b.shape})")
+    if a.tobytes() != b.tobytes():
+        d = difference(name, a, b)
+        raise AssertionError(
+            f"{name}: not bit-identical; max abs difference {d.max_abs:.3e}, max relative "
+            f"{d.max_rel:.3e}; worst entry at {d.index}: mine {d.mine_value!r} vs theirs "
+            f"{d.theirs_value!r}; {int(np.count_nonzero(a != b))} of {a.size} entries differ")
 
 
 @dataclass
