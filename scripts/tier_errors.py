@@ -1,8 +1,9 @@
 """Measure the largest relative error of each parity tier on one device and print a table.
 
-    PYTHONPATH=. python scripts/tier_errors.py --device cpu
+    PYTHONPATH=. .venv/bin/python scripts/tier_errors.py --device cpu
 
-The tests assert the tolerances; this script reports how much room each tier has left.
+The tests assert the tolerances (``twinmlp.tolerances``); this script reports how much
+room each tier has left.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from twinmlp.shared.config import ACTIVATION_NAMES
+from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
 from twinmlp.shared.data import load_digits
 
 from tests.helpers import random_architecture, random_problem
-from tests.parity import helper_test_twins
 from tests.test_autograd_oracle import autograd_loss_and_grads
-from tests.test_parity import train_twins
-from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import relative_error
+from tests.test_parity import WHOLE_RUN, train_twins
+from tests.twin_compare import helper_test_twins
+from twinmlp import numpy_impl, tolerances, torch_impl
+from twinmlp.parity import RunDifference, chaos_floor, floor_verdict, relative_error
 
 
 def step_errors(dtype: str, device: str) -> float:
@@ -28,7 +29,7 @@ def step_errors(dtype: str, device: str) -> float:
             for seed in (0, 1):
                 sizes, batch = random_architecture(depth, seed=1000 + 10 * depth + seed)
                 sizes = [s * 4 for s in sizes[:-1]] + [sizes[-1]]
-                tol = 1e-12 if dtype == "float64" else 1e-5
+                tol = tolerances.STEP[dtype]
                 report = helper_test_twins(sizes, batch * 4, dtype, activation=activation,
                                            device=device, seed=seed, forward_tol=tol,
                                            grad_tol=tol)
@@ -46,7 +47,8 @@ def trajectory_error(device: str) -> float:
                  torch_impl.MLP(sizes, activation=activation, alpha=0.1, seed=5,
                                 dtype="float64", device=device)]
         optimizers = numpy_impl.optim.SGD(0.05, 1e-3), torch_impl.optim.SGD(0.05, 1e-3)
-        for batch in np.random.default_rng(0).integers(0, 256, size=(1000, 32)):
+        steps = tolerances.TRAJECTORY_STEPS
+        for batch in np.random.default_rng(0).integers(0, 256, size=(steps, 32)):
             for model, optimizer in zip(twins, optimizers, strict=True):
                 optimizer.step(model.params, model.loss_and_grads(X[batch], y[batch])[1])
         worst = max(worst, *(relative_error(twins[0].params[k], twins[1].params[k])
@@ -77,24 +79,33 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     device = parser.parse_args().device
     digits = load_digits()
+    step, trajectory = tolerances.STEP, tolerances.TRAJECTORY
     rows = [("tier 2: float64 forward/loss/grads/one step", step_errors("float64", device),
-             "1e-12"),
+             f"{step['float64']:.0e}"),
             ("tier 3: float32 forward/loss/grads/one step", step_errors("float32", device),
-             "1e-05"),
-            ("tier 2: float64 1,000-step trajectories", trajectory_error(device), "1e-09")]
+             f"{step['float32']:.0e}"),
+            (f"tier 2: float64 {tolerances.TRAJECTORY_STEPS:,}-step trajectories",
+             trajectory_error(device), f"{trajectory['float64']:.0e}")]
     (a, ha, pa), (b, hb, pb) = train_twins(digits, "float64", device)
     final = max(relative_error(a.params[k], b.params[k]) for k in a.params)
     rows.append((f"tier 2: float64 digits run (stops {ha.epochs_run}/{hb.epochs_run}, "
-                 f"agree {100 * np.mean(pa == pb):.1f} %)", final, "1e-09"))
+                 f"agree {100 * np.mean(pa == pb):.1f} %)", final,
+                 f"{trajectory['float64']:.0e}"))
     (a, ha, pa), (b, hb, pb) = train_twins(digits, "float32", device)
-    rows.append((f"tier 3: float32 digits run (agree {100 * np.mean(pa == pb):.1f} %)",
-                 max(relative_error(a.params[k], b.params[k]) for k in a.params), "≥99 % agree"))
+    twins = RunDifference.between(b.state_dict(), pb, a.state_dict(), pa, digits.y_test)
+    floor = chaos_floor(a.config, TrainConfig.from_options(**WHOLE_RUN), digits,
+                        a.state_dict(), pa, tolerances.FLOOR_COPIES)
+    verdict = floor_verdict("float32", "numpy", twins, floor, len(digits.y_test))
+    rows.append((f"tier 3: float32 digits run (agree {100 * twins.agreement:.1f} %)",
+                 twins.distance, f"floor {verdict.limits().distance:.1e}"))
     if device == "cpu":
-        rows.append(("tier 5: both twins vs torch.autograd, float64", oracle_error(), "1e-12"))
+        rows.append(("tier 5: both twins vs torch.autograd, float64", oracle_error(),
+                     f"{tolerances.AUTOGRAD:.0e}"))
     print(f"parity tiers on {device}")
     print(f"{'tier':<58} {'max rel. error':>15} {'tolerance':>12}")
     for name, error, tol in rows:
         print(f"{name:<58} {error:>15.2e} {tol:>12}")
+    print(verdict.line())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Tier 5: an independent oracle. A float64 twin written here with ``torch.nn.functional``
-and autograd; both hand-written backwards must match it within 1e-12, for random depths,
-widths, batch sizes and activations."""
+and autograd; both hand-written backwards must match it within ``tolerances.AUTOGRAD``, for
+random depths, widths, batch sizes and activations."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from twinmlp.shared.config import ACTIVATION_NAMES
 
 from tests.helpers import random_problem
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.tolerances import AUTOGRAD
 
 AUTOGRAD_ACTIVATIONS = {
     "leaky_relu": lambda z, alpha: TF.leaky_relu(z, alpha),
@@ -55,7 +56,7 @@ def test_both_backwards_match_autograd(widths: list[int], classes: int, batch: i
     for twin in (reference, torch_impl.MLP(sizes, activation=activation, alpha=0.2, seed=seed,
                                            dtype="float64")):
         twin_loss, grads = twin.loss_and_grads(X, y)
-        assert float(twin_loss) == pytest.approx(loss, rel=1e-12)
+        assert float(twin_loss) == pytest.approx(loss, rel=AUTOGRAD)
         for name in oracle:
             assert_close(f"{type(twin).__module__} grad {name}", grads[name], oracle[name],
-                         1e-12)
+                         AUTOGRAD)

@@ -12,7 +12,7 @@ from twinmlp.bench import flops_per_sample
 from twinmlp.cli import main
 
 
-def test_flops_count_as_the_issue_defines_them() -> None:
+def test_flops_count_forward_weight_gradients_and_input_gradients() -> None:
     # forward 2·784·256 + 2·256·10, the same for weight gradients, input gradient of layer 2
     assert flops_per_sample([784, 256, 10]) == 2 * (2 * 784 * 256 + 2 * 256 * 10) + 2 * 256 * 10
     assert flops_per_sample([4, 3]) == 2 * (2 * 4 * 3)

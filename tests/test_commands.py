@@ -205,7 +205,7 @@ def test_damaged_checkpoints_are_refused_with_one_line(
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_checkpoint_holds_what_the_issue_lists(tmp_path: Path) -> None:
+def test_checkpoint_holds_parameters_metadata_and_scaler(tmp_path: Path) -> None:
     train_run(tmp_path / "run", "--backend", "torch", "--dtype", "float64")
     checkpoint = load_checkpoint(tmp_path / "run")
     assert set(checkpoint.params) == {"W1", "b1", "W2", "b2"}
@@ -234,9 +234,9 @@ def test_parity_on_digits_writes_table_csv_and_png(tmp_path: Path,
 def test_parity_exits_1_when_a_tolerance_breaks(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from twinmlp import drift
+    from twinmlp import tolerances
 
-    monkeypatch.setitem(drift.DRIFT_TOLERANCE, "float32", 1e-12)
+    monkeypatch.setitem(tolerances.TRAJECTORY, "float32", 1e-12)
     assert main(["parity", "--epochs", "1", "--dtype", "float32", "--out",
                  str(tmp_path / "p"), "--quiet"]) == 1
     assert "BROKEN" in capsys.readouterr().out
@@ -283,7 +283,7 @@ def test_debian_fashion_mnist_import_and_train(data_root: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "import", "fashion-mnist", str(DEBIAN_FASHION)]) == 0
     assert main(["train", "--dataset", "fashion-mnist", "--backend", "both", "--epochs", "1",
-                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+                 "--floor-copies", "1", "--out", str(tmp_path / "run"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "fashion-mnist: 55000 train / 5000 val / 10000 test" in out
     accuracies = [float(part.split()[0]) for part in out.split("test accuracy ")[1:]]

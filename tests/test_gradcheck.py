@@ -12,6 +12,7 @@ from twinmlp.shared.config import ACTIVATION_NAMES
 from tests.helpers import central_differences, random_architecture, random_problem
 from twinmlp import numpy_impl
 from twinmlp.parity import relative_error
+from twinmlp.tolerances import CENTRAL_DIFFERENCES
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -26,7 +27,8 @@ def test_backward_matches_central_differences(depth: int, activation: str, seed:
     numeric = central_differences(lambda: float(model.loss_and_grads(X, y)[0]), model.params)
     for name in model.params:
         error = relative_error(analytic[name], numeric[name])
-        assert error <= 1e-6, f"{name}: relative error {error:.2e} (sizes {sizes}, n {n})"
+        assert error <= CENTRAL_DIFFERENCES, (f"{name}: relative error {error:.2e} "
+                                              f"(sizes {sizes}, n {n})")
 
 
 def test_one_hot_targets_give_the_same_gradients_as_labels() -> None:

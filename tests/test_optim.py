@@ -8,8 +8,9 @@ import pytest
 import torch
 from twinmlp.shared.config import TrainConfig
 
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.tolerances import AUTOGRAD
 
 SHAPES = {"W1": (6, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw"]
@@ -50,7 +51,7 @@ def test_100_steps_equal_torch_optim(name: str, backend: str) -> None:
         mine.step(params, grads if backend == "numpy"
                   else {k: torch.tensor(v) for k, v in grads.items()})
     for k in SHAPES:
-        assert_close(f"{name} {k} after 100 steps", params[k], leaves[k].detach(), 1e-12)
+        assert_close(f"{name} {k} after 100 steps", params[k], leaves[k].detach(), AUTOGRAD)
 
 
 #: W after one step from W = 2 with a zero gradient, η = 0.1, δ = 0.5: only the decay acts.

@@ -14,8 +14,9 @@ from twinmlp.shared.dropout import DropoutStep, keep_masks
 from twinmlp.shared.schedules import learning_rate
 
 from tests.helpers import central_differences, random_problem
-from tests.parity import assert_close
+from tests.twin_compare import assert_close
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.tolerances import CENTRAL_DIFFERENCES, STEP
 
 
 def test_constant_and_step_schedules() -> None:
@@ -68,14 +69,15 @@ def test_backward_with_dropout_matches_central_differences(activation: str) -> N
     analytic = model.backward_pass(model.forward_pass(X, masks), y)
     numeric = central_differences(loss, model.params)
     for name in model.params:
-        assert_close(f"{activation} grad {name}", analytic[name], numeric[name], 1e-6)
+        assert_close(f"{activation} grad {name}", analytic[name], numeric[name],
+                     CENTRAL_DIFFERENCES)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_dropout_steps_keep_parity(dtype: str) -> None:
     sizes = [12, 10, 8, 4]
     X, y = random_problem(sizes, 32, seed=6)
-    tol = 1e-12 if dtype == "float64" else 1e-5
+    tol = STEP[dtype]
     twins = (numpy_impl.MLP(sizes, seed=1, dtype=dtype),
              torch_impl.MLP(sizes, seed=1, dtype=dtype))
     optimizers = [twin.make_optimizer(TrainConfig(optimizer="adam", lr=0.01), 32)

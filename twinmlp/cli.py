@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue an interrupted run from its epoch checkpoint, with the "
                             "run's own configuration (other options are ignored); the result "
                             "is bit-identical to an uninterrupted run")
+    train.add_argument("--floor-copies", type=int, default=None, metavar="K",
+                       help="with --backend both, runs beyond the strict parity tiers (float32, "
+                            "float64 past 1,000 steps) are judged against K copies of the numpy "
+                            "twin trained from weights nudged by one ulp; each costs one more "
+                            "numpy run, 0 skips the verdict (default: 3; docs/parity.md)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
@@ -113,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train numpy_impl, torch_impl on the CPU and (where present) on CUDA "
                     "in lock-step; after every step record the relative difference of every "
                     "gradient and parameter; print a table, write drift.csv and drift.png; "
-                    "exit 1 when a tolerance of the parity tiers is broken.",
+                    "exit 1 when a tolerance of the parity tiers is broken (docs/parity.md). "
+                    "--ops instead compares every intermediate of one training step.",
         epilog=EXAMPLES, formatter_class=formatter)
     _add_dataset_options(parity)
     _add_model_options(parity, default_dtype="float64")
@@ -124,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="L2 strength λ (MATH.md §6; default: 1e-4)")
     parity.add_argument("--no-cuda", action="store_true",
                         help="leave out the CUDA twin even where a GPU exists")
+    parity.add_argument("--shadow", action="store_true",
+                        help="float32: also train a float64 numpy twin from the same start and "
+                             "batches, and report which twin stays closer to it")
+    parity.add_argument("--floor-copies", type=int, default=None, metavar="K",
+                        help="runs beyond the strict tiers (float32, float64 past 1,000 steps) "
+                             "are judged against K numpy copies nudged by one ulp, trained in "
+                             "the same loop (default: 3; 0: not judged)")
+    parity.add_argument("--ops", action="store_true",
+                        help="compare every intermediate of one training step (Z, A, P, loss, "
+                             "G, dW, db, new W) in float32 and float64 and name the first "
+                             "operation whose bits differ; no lock-step run")
     parity.add_argument("--out", type=Path, default=Path("runs/parity"),
                         help="folder for drift.csv and drift.png (default: runs/parity)")
     parity.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -332,9 +349,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_parity(args: argparse.Namespace) -> int:
-    """``twinmlp parity``: lock-step drift table, drift.csv, drift.png; exit 1 on a break."""
+    """``twinmlp parity``: lock-step drift table, drift.csv, drift.png; exit 1 on a break.
+    With ``--ops``: the per-operation table of one step (``twinmlp.ops``)."""
     import torch
 
+    from twinmlp import tolerances
     from twinmlp.drift import lockstep
     from twinmlp.plots import plot_drift
 
@@ -342,35 +361,65 @@ def run_parity(args: argparse.Namespace) -> int:
     config = model_config(args, data)
     TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                 weight_decay=args.weight_decay)  # validates the values
+    copies = tolerances.FLOOR_COPIES if args.floor_copies is None else args.floor_copies
+    if copies < 0:
+        raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_cuda else [])
+    if args.ops:
+        from twinmlp.ops import compare_step, format_table
+
+        for dtype in ("float32", "float64"):
+            for device in devices:
+                rows = compare_step(data, config, dtype, device, args.batch_size, args.lr,
+                                    args.weight_decay)
+                print(format_table(rows, f"one step, {dtype}, numpy vs torch-{device}, "
+                                         f"{data.name}, batch {args.batch_size}"))
+        return 0
+    if args.shadow and config.dtype != "float32":
+        raise UsageError("--shadow runs a float64 twin beside float32 ones: add --dtype float32")
+    shadow = args.shadow
     print(f"{data.summary()}; lock-step numpy vs torch on {', '.join(devices)}, "
-          f"{config.dtype}, {args.epochs} epochs")
+          f"{config.dtype}, {args.epochs} epochs" + (", float64 shadow" if shadow else ""))
     result = lockstep(data, config, devices, args.epochs, args.batch_size, args.lr,
-                      args.weight_decay, verbose=not args.quiet)
+                      args.weight_decay, verbose=not args.quiet, shadow=shadow,
+                      floor_copies=copies)
     args.out.mkdir(parents=True, exist_ok=True)
     write_drift_csv(result, args.out / "drift.csv")
     plot_drift(result.steps, result.series, {config.dtype: result.tolerance},
                args.out / "drift.png",
-               f"numpy_impl vs torch_impl, {data.name}, {config.dtype}, lr {args.lr}")
-    print(f"{'tensor':<24} {'max difference':>15} {'at step':>8} {'tolerance':>10}  verdict")
+               f"numpy_impl vs torch_impl, {data.name}, {config.dtype}, lr {args.lr}",
+               shadow=result.shadow)
+    horizon = min(len(result.steps), tolerances.TRAJECTORY_STEPS)
+    print(f"{'tensor':<24} {'max difference':>15} {'at step':>8} {'tolerance':>10}  verdict"
+          f"  (steps 1–{horizon})")
     for name, peak, step, tolerance, ok in result.rows():
         print(f"{name:<24} {peak:>15.3e} {step:>8d} {tolerance:>10.0e}  "
               f"{'ok' if ok else 'BROKEN'}")
     for name, agreement in result.agreement.items():
         print(f"{name} test predictions identical to numpy: {100 * agreement:.2f} %")
+    for name, verdict in result.floors.items():
+        print(f"{name}: {verdict.line()}")
+    if not result.strict_only and not result.floors:
+        print("whole run not judged: beyond the strict tiers and --floor-copies 0")
+    if result.shadow:
+        print(result.shadow_summary())
     print(f"parity {'PASS' if result.passed else 'FAIL'}; wrote {args.out / 'drift.csv'} "
           f"and {args.out / 'drift.png'}")
     return 0 if result.passed else 1
 
 
 def write_drift_csv(result: Any, path: Path) -> None:
-    """One row per step, one column per tensor."""
+    """One row per step, one column per tensor; with the float64 shadow one more column per
+    twin (``shadow numpy``, ``shadow torch-cpu``: its largest relative parameter
+    difference to the shadow)."""
     from twinmlp.files import atomic_write_text
 
-    names = list(result.series)
+    columns = {**result.series,
+               **{f"shadow {name}": values for name, values in result.shadow.items()}}
+    names = list(columns)
     lines = [",".join(["step", *names])]
     for i, step in enumerate(result.steps):
-        lines.append(",".join([str(step), *(f"{result.series[n][i]:.6e}" for n in names)]))
+        lines.append(",".join([str(step), *(f"{columns[n][i]:.6e}" for n in names)]))
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 

@@ -77,15 +77,20 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: Path,
 
 
 def plot_drift(steps: np.ndarray, series: dict[str, np.ndarray],
-               tolerances: dict[str, float], path: Path, title: str) -> None:
+               tolerances: dict[str, float], path: Path, title: str,
+               shadow: dict[str, np.ndarray] | None = None) -> None:
     """Relative difference against step, log scale, one line per tensor: parameters on
     the left, gradients on the right; tolerances dashed. Exact zeros (bit-identical
-    tensors) sit on a floor line, since a log axis has no 0."""
+    tensors) sit on a floor line, since a log axis has no 0. With ``shadow`` a third
+    panel shows each float32 twin's largest relative parameter difference to the float64
+    shadow."""
     plt = _pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
-    positive = [v[v > 0].min() for v in series.values() if np.any(v > 0)]
+    panels = 3 if shadow else 2
+    figure, axes = plt.subplots(1, panels, figsize=(6 * panels, 5), sharey=True)
+    positive = [v[v > 0].min() for v in [*series.values(), *(shadow or {}).values()]
+                if np.any(v > 0)]
     floor = min(min(positive, default=1e-18) / 10, 1e-18)
-    for axis, kind in zip(axes, ("parameters", "gradients"), strict=True):
+    for axis, kind in zip(axes[:2], ("parameters", "gradients"), strict=True):
         names = [n for n in series if (" grad " in n) == (kind == "gradients")]
         for name in names:
             axis.plot(steps, np.maximum(series[name], floor), label=name, linewidth=1)
@@ -99,6 +104,15 @@ def plot_drift(steps: np.ndarray, series: dict[str, np.ndarray],
         axis.set_title(kind)
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=7, ncol=2)
+    if shadow:
+        axis = axes[2]
+        for name, values in shadow.items():
+            axis.plot(steps, np.maximum(values, floor), label=f"{name} (float32)", linewidth=1)
+        axis.set_yscale("log")
+        axis.set_xlabel("step")
+        axis.set_title("distance to the float64 shadow (largest over parameters)")
+        axis.grid(alpha=0.3, which="both")
+        axis.legend(fontsize=7)
     axes[0].set_ylabel("relative difference to numpy_impl")
     figure.suptitle(title)
     figure.tight_layout()

@@ -173,8 +173,9 @@ def run_seeds(args: argparse.Namespace) -> int:
 
 def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     """One ``train`` run of one or both twins; returns the exit code and test accuracies."""
-    from twinmlp.parity import compare_twins
-
+    copies = getattr(args, "floor_copies", None)
+    if copies is not None and copies < 0:  # checked before hours of training, not after
+        raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
     data = load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
@@ -185,22 +186,63 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
 
         models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
     print(data.summary())
-    predictions = {}
+    predictions, histories = {}, {}
     for backend, model in models.items():
         device = "cpu" if backend == "numpy" else args.device
         folder = None
         if args.out is not None:
             folder = args.out / backend if len(models) == 2 else args.out
         predictions[backend] = train_and_report(model, backend, device, data, training, folder,
-                                                args.quiet,
+                                                args.quiet, histories=histories,
                                                 checkpoint_seconds=args.checkpoint_seconds)
     accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
     if len(models) == 2:
-        verdict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
-                                predictions["numpy"], predictions["torch"], config.dtype)
-        print(verdict.line())
-        return (0 if verdict.passed else 1), accuracies
+        passed = parity_verdict(models, predictions, histories, data, config, training,
+                                getattr(args, "floor_copies", None))
+        return (0 if passed else 1), accuracies
     return 0, accuracies
+
+
+def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
+                   histories: dict[str, Any], data: Dataset, config: ModelConfig,
+                   training: TrainConfig, copies: int | None) -> bool:
+    """Print the verdict on two trained twins and return whether they pass: the strict
+    tier for float64 runs it covers, else the chaos floor (docs/parity.md, "Whole runs"),
+    measured with ``copies`` nudged runs of the numpy twin (default
+    ``tolerances.FLOOR_COPIES``; 0 skips it and leaves a float32 run unjudged)."""
+    from twinmlp import tolerances
+    from twinmlp.parity import (
+        RunDifference,
+        chaos_floor,
+        compare_twins,
+        floor_verdict,
+    )
+    from twinmlp.shared.batching import batch_bounds
+
+    copies = tolerances.FLOOR_COPIES if copies is None else copies
+    strict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
+                           predictions["numpy"], predictions["torch"], config.dtype)
+    steps = max(h.epochs_run for h in histories.values()) * len(
+        batch_bounds(len(data.y_train), training.batch_size))
+    if config.dtype == "float64" and (strict.passed or steps <= tolerances.TRAJECTORY_STEPS):
+        print(strict.line())
+        return strict.passed
+    twins = RunDifference.between(models["torch"].state_dict(), predictions["torch"],
+                                  models["numpy"].state_dict(), predictions["numpy"],
+                                  data.y_test)
+    if copies == 0:
+        print(f"parity not judged (--floor-copies 0): twins agree on "
+              f"{100 * twins.agreement:.2f} % of test predictions, accuracy gap "
+              f"{100 * twins.accuracy_gap:.2f} %, parameter distance {twins.distance:.1e}")
+        return True
+    seconds = sum(histories["numpy"].seconds)
+    print(f"chaos floor: training {copies} copies of numpy from weights nudged by one ulp "
+          f"(about {copies * seconds:.0f} s; --floor-copies 0 skips this)")
+    floor = chaos_floor(config, training, data, models["numpy"].state_dict(),
+                        predictions["numpy"], copies)
+    verdict = floor_verdict(config.dtype, "numpy", twins, floor, len(data.y_test))
+    print(verdict.line())
+    return verdict.passed
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -233,9 +275,11 @@ def run_resume(args: argparse.Namespace) -> int:
 def train_and_report(model: Any, backend: str, device: str, data: Dataset,
                      training: TrainConfig, folder: Path | None, quiet: bool,
                      resume: Any = None, extra_meta: dict[str, Any] | None = None,
-                     checkpoint_seconds: float = 10.0) -> Any:
+                     checkpoint_seconds: float = 10.0,
+                     histories: dict[str, Any] | None = None) -> Any:
     """Train one twin (from ``resume`` when given), print its line, fill its run folder;
-    returns its test predictions. Raises :class:`RunStoppedError` on Ctrl-C or divergence,
+    returns its test predictions (its history goes into ``histories[backend]`` when
+    given). Raises :class:`RunStoppedError` on Ctrl-C or divergence,
     after noting it in the run folder (whose epoch checkpoint stays)."""
     from twinmlp.parity import to_numpy
     from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
@@ -282,6 +326,8 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
         raise RunStoppedError(f"interrupted after epoch {done}; resume with: twinmlp train "
                               f"--resume {folder}", 130) from None
     save(latest["state"])
+    if histories is not None:
+        histories[backend] = history
     seconds = time.perf_counter() - started
     predictions = to_numpy(model.predict(data.X_test))
     stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""

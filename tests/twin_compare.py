@@ -1,9 +1,11 @@
-"""The parity helper every twin test goes through (modelled on tinygrad's ``helper_test_op``).
+"""The comparison helper every twin test goes through (modelled on tinygrad's
+``helper_test_op``).
 
 One call builds a problem from a shape, a dtype and a seed (shape → dtype → values), runs
 both twins on it and compares every named tensor, with separate tolerances for the forward
-pass and for gradients. On failure the message names the tensor, its relative error, and
-both values where they differ most (mine = numpy_impl, theirs = torch_impl).
+pass and for gradients. On failure the message names the tensor, its relative error, the
+max abs and max relative difference, the worst entry with both values, and how many
+entries exceed the tolerance (mine = numpy_impl, theirs = torch_impl).
 """
 
 from __future__ import annotations
@@ -12,33 +14,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from tests.helpers import random_problem
 from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import relative_error, to_numpy
+from twinmlp.parity import difference, relative_error, to_numpy
 
 
 def assert_close(name: str, mine: Any, theirs: Any, tol: float) -> float:
-    """Relative error of ``mine`` against ``theirs``; raise with the worst entry if > tol."""
+    """Relative error of ``mine`` against ``theirs``; raise with
+    :meth:`twinmlp.parity.Difference.message` if it exceeds ``tol``."""
     a, b = to_numpy(mine), to_numpy(theirs)
     error = relative_error(a, b)
     if not error <= tol:
-        diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
-        index = np.unravel_index(np.argmax(diff), diff.shape) if diff.ndim else ()
-        raise AssertionError(
-            f"{name}: relative error {error:.3e} > tolerance {tol:.0e}; largest difference "
-            f"at index {tuple(int(i) for i in index)}: mine {a[index]!r} vs theirs {b[index]!r}")
+        raise AssertionError(difference(name, a, b, tol).message(tol))
     return error
 
 
 def assert_identical(name: str, mine: Any, theirs: Any) -> None:
     """Bit-identical values (same bytes after moving to NumPy)."""
     a, b = to_numpy(mine), to_numpy(theirs)
-    if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
-        differ = int(np.count_nonzero(a != b)) if a.shape == b.shape else "all"
+    if a.dtype != b.dtype or a.shape != b.shape:
         raise AssertionError(f"{name}: not bit-identical ({a.dtype}{a.shape} vs "
-                             f"{b.dtype}{b.shape}, {differ} entries differ)")
+                             f"{b.dtype}{b.shape})")
+    if a.tobytes() != b.tobytes():
+        d = difference(name, a, b)
+        raise AssertionError(
+            f"{name}: not bit-identical; max abs difference {d.max_abs:.3e}, max relative "
+            f"{d.max_rel:.3e}; worst entry at {d.index}: mine {d.mine_value!r} vs theirs "
+            f"{d.theirs_value!r}; {int(np.count_nonzero(a != b))} of {a.size} entries differ")
 
 
 @dataclass
@@ -84,7 +87,3 @@ def helper_test_twins(layer_sizes: list[int], batch: int, dtype: str, *,
                                                      grad_tol)
     return report
 
-
-def cuda_available() -> bool:
-    """Whether torch sees a CUDA GPU."""
-    return torch.cuda.is_available()
