@@ -139,10 +139,10 @@ def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
     buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite, and every term of the
     sum is ``≥ 0`` (no cancellation)."""
     shifted = torch.sub(logits, logits.amax(dim=1, keepdim=True), out=out)
-    picked = torch.gather(shifted, 1, y[:, None])[:, 0]
+    picked = torch.gather(shifted, 1, y.unsqueeze(1))
     e = torch.exp(shifted, out=shifted)
-    total = e.sum(dim=1)
-    e /= total[:, None]
+    total = e.sum(dim=1, keepdim=True)
+    e /= total
     return e, torch.sum(torch.log(total) - picked)
 
 
