@@ -20,11 +20,11 @@ import argparse
 import time
 
 import numpy as np
-
-from twinmlp import bench
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import TrainConfig
 from twinmlp.shared.trainer import run_epoch
+
+from twinmlp import bench
 from twinmlp.twins import make_twin
 
 
@@ -85,7 +85,7 @@ def unrolled_epoch(backend: str, layers: list[int], X: np.ndarray, y: np.ndarray
                    batch_size: int):
     """An epoch of the step written out call by call (one hidden layer, no dropout), with
     the seconds each part took."""
-    model, data, optimizer, config = _setup(backend, layers, X, y, batch_size)
+    model, data, optimizer, _ = _setup(backend, layers, X, y, batch_size)
     F = model.functional
     if backend == "numpy":
         lib, take = np, lambda a, rows, out: np.take(a, rows, axis=0, out=out, mode="clip")

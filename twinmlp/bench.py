@@ -1,8 +1,8 @@
 """``twinmlp bench``: seconds per epoch of the twins, of what people would use instead, and
 of the arithmetic floor, on a machine it names.
 
-Every cell trains one architecture for whole epochs on the same data: the twins through the
-shared trainer's epoch function (the calls ``fit`` makes, validation left out), and two
+Every cell trains one architecture for whole epochs on the same data: the twins through
+``shared.trainer.run_epoch``, the epoch function ``fit`` runs (validation left out), and two
 anchors — torch ``nn.Sequential`` with autograd and ``torch.optim.SGD``, and scikit-learn's
 ``MLPClassifier(solver="sgd")`` (one ``partial_fit`` = one epoch).
 
@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from twinmlp.shared.batching import batch_bounds, epoch_permutation
-from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.batching import batch_bounds
+from twinmlp.shared.config import ModelConfig, TrainConfig
 
 #: Which library's floor each implementation is measured against.
 LIBRARY = {"numpy_impl": "numpy", "sklearn": "numpy", "torch_impl": "torch",
@@ -117,14 +117,14 @@ def machine_line(info: dict[str, Any]) -> str:
     """``machine()`` in one line, as the table and ``docs/benchmarks.md`` print it."""
     blas = info["numpy_blas"]
     numpy_part = (f"NumPy {info['numpy']} on {blas['name']} {blas['version']} "
-                  f"({blas['kernels']} kernels, {blas['threads']} threads)")
+                  f"({blas['kernels']} kernels, threads: {blas['threads']})")
     torch_blas = info["torch_blas"].upper() if info["torch_blas"] == "mkl" else info["torch_blas"]
     if info["torch_mkl"]:
         torch_blas += f" {info['torch_mkl']}"
     if info["torch_onednn"]:
         torch_blas += f" + oneDNN {info['torch_onednn']}"
     torch_part = (f"torch {info['torch']} on {torch_blas} ({info['torch_cpu_capability']} "
-                  f"kernels, {info['torch_threads']} threads)")
+                  f"kernels, threads: {info['torch_threads']})")
     environment = ", ".join(f"{k}={v}" for k, v in info["environment"].items()) or "none set"
     vendor = f"{info['vendor']}, " if info["vendor"] else ""
     return (f"machine: {info['cpu']} ({vendor}{info['isa']}), {info['cores']} cores; "
@@ -200,25 +200,20 @@ def _sync(device: str) -> None:
 
 def twin_epoch_runner(backend: str, device: str, layers: Sequence[int], X: np.ndarray,
                       y: np.ndarray, batch_size: int, lr: float) -> Callable[[int], None]:
-    """A function that trains one epoch of a twin, exactly as the shared trainer does."""
-    if backend == "numpy":
-        from twinmlp import numpy_impl
-        model: Any = numpy_impl.MLP(layers, seed=0, dtype="float32")
-    else:
-        from twinmlp import torch_impl
-        model = torch_impl.MLP(layers, seed=0, dtype="float32", device=device)
+    """A function that trains one epoch of a twin with ``shared.trainer.run_epoch``, the
+    epoch function ``fit`` runs (learning rate, batch order, steps, the one read of the
+    step scalars), in the model's numerics context."""
+    from twinmlp.shared.trainer import run_epoch
+    from twinmlp.twins import make_twin
+
+    model = make_twin(backend, ModelConfig(tuple(layers), dtype="float32", seed=0), device)
     config = TrainConfig(lr=lr, batch_size=batch_size)
     data = model.prepare_data(X, y)
     optimizer = model.make_optimizer(config, len(y))
-    bounds = batch_bounds(len(y), batch_size)
 
     def epoch(index: int) -> None:
-        order = model.prepare_order(epoch_permutation(0, index, len(y)))
-        total: Any = 0.0
-        for start, stop in bounds:
-            loss, _ = model.train_step(data, order[start:stop], optimizer)
-            total = total + loss
-        float(total)  # the epoch's one host read, as in the trainer
+        with model.numerics():
+            run_epoch(model, data, optimizer, config, seed=0, epoch=index + 1)
 
     return epoch
 
