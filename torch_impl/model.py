@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
+from twinmlp.shared.cache import ForwardCache, column_major_buffers, step_buffer_shapes
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
@@ -177,8 +177,12 @@ class MLP(TwinMLP):
         """The arrays the training step reuses for batches of ``n_rows``, made once."""
         if n_rows not in self._step_buffers:
             shapes = step_buffer_shapes(self.config.layer_sizes, n_rows)
-            buffers = {name: torch.empty(shape, dtype=self.dtype, device=self.device)
+            column_major = column_major_buffers(self.config.layer_sizes, n_rows)
+            buffers = {name: torch.empty(shape[::-1] if name in column_major else shape,
+                                         dtype=self.dtype, device=self.device)
                        for name, shape in shapes.items()}
+            for name in column_major:  # the transpose of a row-major array is column-major
+                buffers[name] = buffers[name].T
             buffers["y"] = torch.empty(n_rows, dtype=torch.int64, device=self.device)
             self._step_buffers[n_rows] = buffers
         return self._step_buffers[n_rows]
