@@ -277,7 +277,7 @@ for sizes in ([64, 32, 10], [64, 64, 32, 10], [64, 128, 64, 32, 10]):
 # The notebook's last cell loaded MNIST and then trained on the digits arrays. Here the
 # MNIST-family set actually in the data root is used: Fashion-MNIST (784 inputs, 10 classes,
 # 55,000 / 5,000 / 10,000 rows), imported from Debian's `dataset-fashion-mnist` package when
-# that is installed. Small settings: a 784-256-10 network for a few epochs (one epoch on
+# that is installed. Small settings: a 784-256-10 network for two epochs (one epoch on
 # 2,000 training rows under `TWINMLP_NOTEBOOK_QUICK`).
 
 # %%
@@ -294,7 +294,7 @@ if SOURCES["fashion-mnist"].is_ready(root):
     fashion = load_dataset("fashion-mnist", root)
     print(fashion.summary())
     rows = 2_000 if QUICK else len(fashion.y_train)
-    fashion_epochs = 1 if QUICK else 5
+    fashion_epochs = 1 if QUICK else 2
     torch.set_num_threads(THREADS)  # 784 × 256 products: threads pay
     for name, twin in (("numpy", numpy_impl.MLP), ("torch", torch_impl.MLP)):
         model = twin([784, 256, 10], seed=0, dtype="float32")
