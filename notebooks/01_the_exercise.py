@@ -41,11 +41,12 @@ from sklearn.datasets import load_digits as sklearn_digits
 from sklearn.model_selection import train_test_split
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
+from twinmlp.shared.data import default_data_root, load_digits, split_and_scale  # noqa: E402
+from twinmlp.shared.trainer import EarlyStopping  # noqa: E402
+
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
-from twinmlp.parity import to_numpy
-from twinmlp.shared.data import default_data_root, load_digits, split_and_scale
-from twinmlp.shared.trainer import EarlyStopping
-from twinmlp.training import DATASET_DEFAULTS
+from twinmlp.parity import to_numpy  # noqa: E402
+from twinmlp.training import DATASET_DEFAULTS  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"
 THREADS = torch.get_num_threads()
@@ -92,8 +93,9 @@ print("training:", config, "(the defaults of `twinmlp train` on digits)")
 
 # %%
 twins, histories, val_unscaled_curve = {}, {}, []
-raw_X, raw_y = sklearn_digits(return_X_y=True)
-raw_rest, raw_test, y_rest, _ = train_test_split(raw_X, raw_y, test_size=0.2, random_state=42)
+raw_features, raw_y = sklearn_digits(return_X_y=True)
+raw_rest, raw_test, y_rest, _ = train_test_split(raw_features, raw_y, test_size=0.2,
+                                                 random_state=42)
 raw_train, raw_val, _, _ = train_test_split(raw_rest, y_rest, test_size=0.2, random_state=42)
 probe = numpy_impl.MLP(layers, seed=0, dtype="float32")
 
@@ -323,7 +325,7 @@ else:
 # run's (1,437 rows, 1,000 epochs, no validation).
 
 # %%
-split = train_test_split(raw_X, raw_y, test_size=0.2, random_state=42)
+split = train_test_split(raw_features, raw_y, test_size=0.2, random_state=42)
 full = split_and_scale("digits-1437", split[0], split[2], split[1][:0], split[3][:0],
                        split[1], split[3], data.class_names)
 print("training shape without the validation split:", full.X_train.shape)

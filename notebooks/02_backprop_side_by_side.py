@@ -32,12 +32,13 @@ import torch.nn.functional as TF
 from IPython.display import Markdown, display
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
-from twinmlp import numpy_impl, torch_impl  # noqa: E402
 from twinmlp.numpy_impl import functional as NF  # noqa: E402
-from twinmlp.parity import relative_error, to_numpy  # noqa: E402
 from twinmlp.shared.data import load_digits  # noqa: E402
-from twinmlp.show import side_by_side  # noqa: E402
 from twinmlp.torch_impl import functional as TFN  # noqa: E402
+
+from twinmlp import numpy_impl, torch_impl  # noqa: E402
+from twinmlp.parity import relative_error, to_numpy  # noqa: E402
+from twinmlp.show import side_by_side  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 data = load_digits()
@@ -257,7 +258,8 @@ for lam in (1e-4, 100.0):
     decay_share = (np.linalg.norm(delta * state["W1"]) / np.linalg.norm(grads["W1"]))
     print(f"λ = {lam:g}, N = {N}: λ/N = {delta:.3e}; ‖(λ/N) W1‖ / ‖∂ℓ/∂W1‖ = {decay_share:.2e}")
     for k in state:
-        print(f"   {k}: numpy vs torch {relative_error(stepped['numpy'][k], stepped['torch'][k]):.1e}"
+        print(f"   {k}: numpy vs torch "
+              f"{relative_error(stepped['numpy'][k], stepped['torch'][k]):.1e}"
               f", numpy vs formula {relative_error(stepped['numpy'][k], by_hand[k]):.1e}"
               f", numpy vs torch.optim.SGD "
               f"{relative_error(stepped['numpy'][k], leaves[k].detach().numpy()):.1e}")

@@ -124,7 +124,8 @@ say(f"On this CPU the numpy twin goes from {twin['numpy'][0].samples_per_second:
     f"anchors (the anchor's time over the twin's): numpy_impl against scikit-learn "
     f"{speed[('numpy_impl', small)]:.2f}× at batch {small} and "
     f"{speed[('numpy_impl', large)]:.2f}× at {large}; torch_impl against torch-autograd "
-    f"{speed[('torch_impl', small)]:.2f}× and {speed[('torch_impl', large)]:.2f}×. Small batches are dominated by the fixed cost of each step (Python, "
+    f"{speed[('torch_impl', small)]:.2f}× and {speed[('torch_impl', large)]:.2f}×. Small "
+    f"batches are dominated by the fixed cost of each step (Python, "
     f"kernel launches, small products that use the cores poorly); large batches by the "
     f"products, where the floor sets the pace.")
 
@@ -147,8 +148,8 @@ else:
     print(section.group(1).strip() if section else "(no GPU section in docs/benchmarks.md)")
 
 # %% [markdown]
-# What to expect there: the fixed cost per step (a kernel launch is microseconds) does not shrink with
-# the batch, while the products do: a small batch leaves the GPU idle most of the step,
+# What to expect there: the fixed cost per step (a kernel launch is microseconds) does not
+# shrink with the batch, while the products do: a small batch leaves the GPU idle most of the step,
 # and the CPU/GPU ratio grows with the batch size until the GPU's products dominate.
 # Run this notebook (or `scripts/gpu_check.sh`) on a machine with a CUDA GPU to get the
 # CUDA rows and the ratio per batch size measured, rather than described.

@@ -4,7 +4,6 @@ two cores, and each ``.ipynb`` holds the cells of its jupytext ``.py``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
