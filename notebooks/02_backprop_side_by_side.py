@@ -58,14 +58,14 @@ print("initial parameters bit-identical:",
 # lines that differ, which are the library's words):
 
 # %%
-print(side_by_side("forward_pass", 150))
+print(side_by_side("forward_pass", 206))
 
 # %% [markdown]
 # The pieces it calls, `linear`, `leaky_relu` and `softmax` (MATH.md §2, §4):
 
 # %%
 for name in ("linear", "leaky_relu", "softmax"):
-    print(side_by_side(name, 150), end="\n\n")
+    print(side_by_side(name, 206), end="\n\n")
 
 # %% [markdown]
 # ## The backward pass (MATH.md §3, §5)
@@ -75,10 +75,10 @@ for name in ("linear", "leaky_relu", "softmax"):
 # $G_{l-1} = (G_l W_l^\top) \odot \varphi'(Z_{l-1})$.
 
 # %%
-print(side_by_side("backward_pass", 150))
+print(side_by_side("backward_pass", 206))
 for name in ("cross_entropy_grad", "leaky_relu_derivative"):
     print()
-    print(side_by_side(name, 150))
+    print(side_by_side(name, 206))
 
 # %% [markdown]
 # ## Every quantity, four ways
@@ -224,7 +224,7 @@ display(Markdown(
 # `OptimizerBase._coupled`):
 
 # %%
-print(side_by_side("SGD.step", 150))
+print(side_by_side("SGD.step", 206))
 
 # %% [markdown]
 # The step taken three ways — each twin's optimizer, the formula written out here, and
