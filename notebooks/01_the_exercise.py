@@ -125,10 +125,10 @@ print(f"identical test predictions: {100 * same:.2f} %")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-for name, h in histories.items():
-    axes[0].plot(h.epoch, h.train_loss, label=f"{name} train")
-    axes[0].plot(h.epoch, h.val_loss, "--", label=f"{name} validation")
-    axes[1].plot(h.epoch, h.val_acc, label=f"{name} validation")
+for (name, h), width in zip(histories.items(), (4, 1.2), strict=True):  # torch over numpy
+    axes[0].plot(h.epoch, h.train_loss, lw=width, label=f"{name} train")
+    axes[0].plot(h.epoch, h.val_loss, "--", lw=width, label=f"{name} validation")
+    axes[1].plot(h.epoch, h.val_acc, lw=width, label=f"{name} validation")
 axes[0].set(xlabel="epoch", ylabel="mean cross-entropy", yscale="log", title="loss")
 axes[1].set(xlabel="epoch", ylabel="accuracy", title="validation accuracy", ylim=(0.8, 1))
 for ax in axes:
@@ -209,14 +209,15 @@ def fired(epoch: int | None) -> str:
 
 
 best_val = int(np.argmin(h.val_loss)) + 1
-say(f"On the training loss the rule {fired(on_train)}: at this learning rate SGD lowers "
-    f"the epoch's mean training loss almost every epoch (it rose in {worse} of "
-    f"{h.epochs_run - 1} epochs), so ten epochs in a row without a new lowest value are "
-    f"rare. On the validation loss it {fired(on_val)}; the lowest validation loss came at "
+say(f"On the training loss the rule {fired(on_train)}: at this learning rate the epoch's "
+    f"mean training loss fell in {h.epochs_run - 1 - worse} of {h.epochs_run - 1} epochs, "
+    f"and the rule waits for ten in a row without a new lowest value. On the validation "
+    f"loss it {fired(on_val)}; the lowest validation loss came at "
     f"epoch {best_val} of {h.epochs_run}"
     + (", so the run restores that epoch's parameters." if on_val else
        ": the validation loss was still falling when the epochs ran out, and the rule "
-       "is there for the runs that overfit."))
+       "is there for the runs that overfit." if best_val == h.epochs_run else
+       ", fewer than ten epochs before the end."))
 
 # %% [markdown]
 # ## Defect 3: `X_val`, `y_val` passed to a `train()` that did not take them
@@ -349,8 +350,9 @@ for label, steps, column in (
 say(f"With {len(data.y_train)} rows an epoch is {-(-len(data.y_train) // 64)} batches of 64, "
     f"with {len(full.y_train)} rows {-(-len(full.y_train) // 64)}: {EPOCHS_1437} epochs on "
     f"the larger set are {steps_1437} SGD steps, {histories['numpy'].epochs_run} epochs on "
-    f"the smaller {steps_1149}. Fewer rows need more epochs for as many updates at this "
-    f"small learning rate. The test accuracies: {100 * setups['numpy'][0]:.2f} % "
+    f"the smaller {steps_1149}: twice the epochs give the {len(data.y_train)}-row run "
+    f"more updates than the printed run made. The test accuracies: "
+    f"{100 * setups['numpy'][0]:.2f} % "
     f"(numpy) and {100 * setups['torch'][0]:.2f} % (torch) for the project's set-up, "
     f"{100 * setups['numpy'][1]:.2f} % and {100 * setups['torch'][1]:.2f} % for the printed "
     f"run's.")
