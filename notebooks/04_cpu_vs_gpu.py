@@ -83,7 +83,7 @@ display(Markdown(bench.table(measured, peaks)))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for impl in dict.fromkeys(c.impl for c in measured):
+for colour, impl in enumerate(dict.fromkeys(c.impl for c in measured)):
     for device in DEVICES:
         rows = [c for c in measured if c.impl == impl and c.device == device]
         if not rows:
@@ -91,16 +91,18 @@ for impl in dict.fromkeys(c.impl for c in measured):
         label = f"{impl} ({device})"
         style = ":" if impl.startswith("floor") else ("--" if "impl" not in impl else "-")
         axes[0].plot([c.batch_size for c in rows], [c.samples_per_second for c in rows],
-                     style, marker="o", label=label)
+                     style, marker="o", color=f"C{colour}", label=label)
         if not impl.startswith("floor"):
             axes[1].plot([c.batch_size for c in rows], [c.floor_ratio for c in rows], style,
-                         marker="o", label=label)
+                         marker="o", color=f"C{colour}", label=label)
 axes[0].set(xscale="log", yscale="log", xlabel="batch size", ylabel="samples / s",
             title="throughput (the floor: first layer's two products alone)")
 axes[1].set(xscale="log", xlabel="batch size", ylabel="epoch time / floor time",
             title="distance from the floor")
 axes[1].axhline(1, color="grey", lw=0.8)
 for ax in axes:
+    ax.set_xticks(BATCHES, [str(b) for b in BATCHES], minor=False)
+    ax.minorticks_off()
     ax.legend(fontsize=7)
 fig.tight_layout()
 plt.show()
@@ -124,10 +126,27 @@ say(f"On this CPU the numpy twin goes from {twin['numpy'][0].samples_per_second:
     f"anchors (the anchor's time over the twin's): numpy_impl against scikit-learn "
     f"{speed[('numpy_impl', small)]:.2f}× at batch {small} and "
     f"{speed[('numpy_impl', large)]:.2f}× at {large}; torch_impl against torch-autograd "
-    f"{speed[('torch_impl', small)]:.2f}× and {speed[('torch_impl', large)]:.2f}×. Small "
-    f"batches are dominated by the fixed cost of each step (Python, "
-    f"kernel launches, small products that use the cores poorly); large batches by the "
-    f"products, where the floor sets the pace.")
+    f"{speed[('torch_impl', small)]:.2f}× and {speed[('torch_impl', large)]:.2f}×.")
+spread = max((c.seconds_max - c.seconds_min) / c.seconds_per_epoch for c in measured)
+load = os.getloadavg()[0] / (os.cpu_count() or 1)
+if spread > 0.3 or load > 1:
+    say(f"**Read these figures as this machine's state, not the code's:** the load average "
+        f"is {load:.1f} per core, and one cell's repeats spread over {100 * spread:.0f} % of "
+        f"its median. The figures measured on an idle machine are in docs/benchmarks.md "
+        f"(printed below).")
+
+# %% [markdown]
+# What to look for: at small batches each step's fixed cost (Python, dispatch, small
+# products that use the cores poorly) dominates, and the ratio to the floor is large; as the
+# batch grows the products take over and the floor sets the pace. The recorded figures of an
+# idle run (the same grid on 60,000 rows), from docs/benchmarks.md:
+
+# %%
+DOCS = Path.cwd().parent / "docs" / "benchmarks.md"
+section = re.search(r"^## 784-256-10 on (.*?)(?=^## )", DOCS.read_text(), re.S | re.M)
+lines = section.group(0).split("\n### ")[0].splitlines() if section else []
+print("\n".join(line for line in lines if line.startswith(("##", "Measured", "machine", "|")))
+      or "(no such section in docs/benchmarks.md)")
 
 # %% [markdown]
 # ## CPU against GPU
@@ -143,7 +162,7 @@ if torch.cuda.is_available():
 else:
     print("No CUDA GPU on this machine: torch.cuda.is_available() is False.")
     print("What docs/benchmarks.md records for GPUs:\n")
-    text = (Path.cwd().parent / "docs" / "benchmarks.md").read_text()
+    text = DOCS.read_text()
     section = re.search(r"^## GPU\n(.*?)(?=^## )", text, re.S | re.M)
     print(section.group(1).strip() if section else "(no GPU section in docs/benchmarks.md)")
 
