@@ -137,7 +137,9 @@ class MLP(TwinMLP):
         yb = torch.index_select(y, 0, batch, out=buffers["y"])
         cache = self.forward_pass(xb, self._dropout_masks(dropout, len(yb)), buffers, yb)
         loss_sum = cache.loss_sum
-        correct = torch.count_nonzero(cache.probs.argmax(dim=1) == yb)
+        # max(dim=1).indices is argmax (the first maximum); on the column-major P it reads
+        # down the columns, where argmax(dim=1) runs 5-10× slower
+        correct = torch.count_nonzero(cache.probs.max(dim=1).indices == yb)
         optimizer.step(self.params, self.backward_pass(cache, yb, buffers))
         return loss_sum, correct
 
