@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from twinmlp.numpy_impl import functional as F
 from twinmlp.numpy_impl import optim
-from twinmlp.shared.cache import ForwardCache, step_buffer_shapes
+from twinmlp.shared.cache import ForwardCache, column_major_buffers, step_buffer_shapes
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.init import param_names
@@ -166,7 +166,9 @@ class MLP(TwinMLP):
         """The arrays the training step reuses for batches of ``n_rows``, made once."""
         if n_rows not in self._step_buffers:
             shapes = step_buffer_shapes(self.config.layer_sizes, n_rows)
-            buffers = {name: np.empty(shape, self.dtype) for name, shape in shapes.items()}
+            column_major = column_major_buffers(self.config.layer_sizes, n_rows)
+            buffers = {name: np.empty(shape, self.dtype, order="F" if name in column_major
+                                      else "C") for name, shape in shapes.items()}
             buffers["y"] = np.empty(n_rows, np.intp)
             self._step_buffers[n_rows] = buffers
         return self._step_buffers[n_rows]

@@ -36,12 +36,12 @@ class Optimizer(OptimizerBase):
         self.state[key] = value
         return value
 
-    def _scaled(self, name: str, grad: Array, factor: float) -> Array:
-        """``grad · factor`` in a buffer kept per parameter: no temporary per step."""
-        scratch = self._scratch.get(name)
-        if scratch is None or scratch.shape != grad.shape or scratch.dtype != grad.dtype:
-            scratch = self._scratch[name] = np.empty_like(grad)
-        return np.multiply(grad, factor, out=scratch)
+    def _scaled(self, key: str, value: Array, factor: float) -> Array:
+        """``value · factor`` in the work array ``key``: no temporary per step."""
+        scratch = self._scratch.get(key)
+        if scratch is None or scratch.shape != value.shape or scratch.dtype != value.dtype:
+            scratch = self._scratch[key] = np.empty_like(value)
+        return np.multiply(value, factor, out=scratch)
 
 
 class SGD(Optimizer):

@@ -42,6 +42,6 @@ echo
 echo "== summary"
 tail -n 1 /tmp/gpu_check_pytest.log
 cat /tmp/gpu_check_tiers.log
-grep -E "peak|^\| (implementation|numpy_impl|torch_impl|torch-autograd)" /tmp/gpu_check_bench.log
+grep -E "^machine|peak|^\| (implementation|floor|numpy_impl|torch_impl|torch-autograd|twin)" /tmp/gpu_check_bench.log
 [ "$bench_rc" -eq 0 ] || echo "gpu_check: the benchmark failed (exit $bench_rc)"
 exit "$tests_rc"

@@ -54,3 +54,21 @@ def step_buffer_shapes(layer_sizes: tuple[int, ...], n_rows: int) -> dict[str, t
         shapes[f"dW{layer}"] = (layer_sizes[layer - 1], layer_sizes[layer])
         shapes[f"db{layer}"] = (layer_sizes[layer],)
     return shapes
+
+
+def column_major_buffers(layer_sizes: tuple[int, ...], n_rows: int) -> frozenset[str]:
+    """The step arrays of the output layer kept column-major (Fortran order): the logits
+    ``Z{L}`` and ``P`` (n, k) when ``k < n``, and ``dW{L}`` (d_{L-1}, k) when
+    ``k < d_{L-1}`` — each with its longer side contiguous.
+
+    Row-major, only the k classes would be contiguous. A BLAS product tiles its output
+    along the contiguous side: torch's MKL ran the output layer's forward and weight-
+    gradient products 4× slower with 10 contiguous columns than with the batch's rows,
+    and NumPy's softmax reductions along rows of 10 run 3× slower than down columns
+    (docs/benchmarks.md). The values are the same; only the memory order differs."""
+    L = len(layer_sizes) - 1
+    classes = layer_sizes[-1]
+    names = {f"Z{L}", "P"} if classes < n_rows else set()
+    if classes < layer_sizes[-2]:
+        names.add(f"dW{L}")
+    return frozenset(names)

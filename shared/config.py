@@ -4,7 +4,7 @@ Every bad value is rejected when the config is built, with one message that name
 field, the value given and what is allowed::
 
     ModelConfig.activation = 'relu6' is not allowed: expected one of leaky_relu, relu,
-    tanh, sigmoid, gelu
+    tanh, sigmoid, gelu, silu
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from twinmlp.shared.errors import TwinMLPError
 
-ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu")
+ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu")
 INIT_NAMES = ("he_normal", "glorot_uniform")
 DTYPE_NAMES = ("float32", "float64")
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw")

@@ -40,10 +40,18 @@ class OptimizerBase:
         raise NotImplementedError
 
     def _coupled(self, name: str, param: Any, grad: Any) -> Any:
-        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6)."""
+        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6); formed in the weight's
+        work array (which the update may then scale in place), so a step allocates
+        nothing."""
         if self.weight_decay and is_weight(name):
-            return grad + param * self.weight_decay
+            coupled = self._scaled(name, param, self.weight_decay)
+            coupled += grad
+            return coupled
         return grad
+
+    def _scaled(self, key: str, value: Any, factor: float) -> Any:
+        """``value · factor`` in the work array ``key`` (made on first use)."""
+        raise NotImplementedError
 
 
 def build(registry: dict[str, RegistryEntry], name: str, lr: float, weight_decay: float,

@@ -23,6 +23,7 @@ AUTOGRAD_ACTIVATIONS = {
     "tanh": lambda z, alpha: torch.tanh(z),
     "sigmoid": lambda z, alpha: torch.sigmoid(z),
     "gelu": lambda z, alpha: TF.gelu(z, approximate="tanh"),
+    "silu": lambda z, alpha: TF.silu(z),
 }
 
 

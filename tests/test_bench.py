@@ -6,9 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from twinmlp.bench import flops_per_sample
+from twinmlp.bench import floor_epoch_runner, flops_per_sample, machine, machine_line
 from twinmlp.cli import main
 
 
@@ -21,23 +22,79 @@ def test_flops_count_forward_weight_gradients_and_input_gradients() -> None:
 def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench"
     assert main(["bench", "--samples", "512", "--batch-sizes", "64,256", "--hidden", "16",
-                 "--repeats", "1", "--warmup", "0", "--devices", "cpu", "--out", str(out),
+                 "--repeats", "2", "--warmup", "0", "--devices", "cpu", "--out", str(out),
                  "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "float32 matmul peak: cpu" in text and "| torch-autograd | cpu |" in text
+    assert "| floor (numpy) | cpu | 784-16-10 | 64 |" in text
     payload = json.loads((out / "bench.json").read_text())
     assert payload["peak_gflops"]["cpu"] > 0
+    info = payload["machine"]
+    assert info["isa"] in ("AVX-512", "AVX2", "AVX", "SSE", "unknown") and info["cores"] >= 1
+    assert info["numpy_blas"]["name"] and info["torch_blas"] and info["torch_threads"] >= 1
+    assert payload["machine_line"] in text and info["cpu"] in payload["machine_line"]
     impls = {(c["impl"], c["batch_size"]) for c in payload["cells"]}
-    assert impls == {(i, b) for i in ("numpy_impl", "torch_impl", "torch-autograd", "sklearn")
-                     for b in (64, 256)}
+    assert impls == {(i, b) for i in ("numpy_impl", "torch_impl", "torch-autograd", "sklearn",
+                                      "floor (numpy)", "floor (torch)") for b in (64, 256)}
+    floors = {(c["impl"], c["batch_size"]): c for c in payload["cells"] if c["role"] == "floor"}
     for cell in payload["cells"]:
         assert cell["layers"] == "784-16-10" and cell["seconds_per_epoch"] > 0
-        assert cell["samples_per_second"] == pytest.approx(512 / cell["seconds_per_epoch"])
-        assert 0 < cell["peak_fraction"] and cell["anchor"] == (cell["impl"] in (
-            "torch-autograd", "sklearn"))
+        assert cell["seconds_min"] <= cell["seconds_per_epoch"] <= cell["seconds_max"]
+        assert cell["role"] == {"torch-autograd": "anchor", "sklearn": "anchor"}.get(
+            cell["impl"], "floor" if cell["impl"].startswith("floor") else "twin")
+        assert 0 < cell["peak_fraction"]
+        assert cell["floor_ratio"] == pytest.approx(cell["seconds_per_epoch"] /
+                                                    cell["floor_seconds"])
+        if cell["role"] == "floor":  # every floor epoch of every cell beside it, pooled
+            library = cell["impl"][len("floor ("):-1]
+            assert cell["repeats"] == 2 * 2 and cell["floor_ratio"] == 1
+            per_sample = 2 * 2 * 784 * 16
+            assert cell["samples_per_second"] == pytest.approx(
+                cell["gflops"] * 1e9 / per_sample)
+            assert library in ("numpy", "torch")
+        else:
+            assert cell["repeats"] == 2
+            assert cell["samples_per_second"] == pytest.approx(512 / cell["seconds_per_epoch"])
+            library = "numpy" if cell["impl"] in ("numpy_impl", "sklearn") else "torch"
+            # its own paired floor epochs lie within the pooled floor's range
+            pooled = floors[f"floor ({library})", cell["batch_size"]]
+            assert pooled["seconds_min"] <= cell["floor_seconds"] <= pooled["seconds_max"]
+    speedups = {(r["impl"], r["batch_size"]): r for r in payload["speedups"]}
+    assert set(speedups) == {(i, b) for i in ("numpy_impl", "torch_impl") for b in (64, 256)}
+    cells = {(c["impl"], c["batch_size"]): c for c in payload["cells"]}
+    sk, ours = cells["sklearn", 64], cells["numpy_impl", 64]
+    assert speedups["numpy_impl", 64]["speedup"] == pytest.approx(
+        sk["seconds_per_epoch"] / ours["seconds_per_epoch"])
     rows = list(csv.DictReader((out / "bench.csv").open()))
-    assert len(rows) == 8 and set(rows[0]) == set(payload["cells"][0])
+    assert len(rows) == 12 and set(rows[0]) == set(payload["cells"][0])
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_machine_line_names_the_blas_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    info = machine()
+    assert info["environment"]["OPENBLAS_CORETYPE"] == "Haswell"
+    assert "OPENBLAS_CORETYPE=Haswell" in machine_line(info)
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert "BLAS environment: none set" in machine_line(
+        {**machine(), "environment": {}})
+
+
+def test_floor_epoch_computes_the_two_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the floor must do the step's arithmetic: both products, on every batch of the epoch
+    X = np.arange(10 * 6, dtype=np.float32).reshape(10, 6) / 60
+    calls: list[tuple] = []
+    real = np.matmul
+
+    def spy(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        calls.append((a.shape, b.shape, out.shape))
+        return real(a, b, out=out)
+
+    run = floor_epoch_runner("numpy", "cpu", [6, 3, 2], X, batch_size=4)
+    monkeypatch.setattr(np, "matmul", spy)
+    run(0)
+    assert calls == [((4, 6), (6, 3), (4, 3)), ((6, 4), (4, 3), (6, 3))] * 2 + [
+        ((2, 6), (6, 3), (2, 3)), ((6, 2), (2, 3), (6, 3))]
 
 
 @pytest.mark.slow

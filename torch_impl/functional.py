@@ -28,10 +28,11 @@ def linear(a: Array, w: Array, b: Array, out: Array | None = None) -> Array:
 
 
 def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
-    """``z`` if ``z > 0`` else ``α z`` (MATH.md §4), computed as ``max(z, α z)``, which is
-    the same for ``0 ≤ α < 1`` and needs no mask."""
-    scaled = torch.mul(z, alpha, out=out)
-    return torch.maximum(z, scaled, out=scaled)
+    """``z`` if ``z > 0`` else ``α z`` (MATH.md §4)."""
+    # ATen's leaky_relu is exactly that, one kernel (max(z, α z) took two, same values)
+    if out is None:
+        return torch.ops.aten.leaky_relu(z, alpha)
+    return torch.ops.aten.leaky_relu.out(z, alpha, out=out)
 
 
 def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
@@ -90,6 +91,19 @@ def gelu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Arr
     return grad
 
 
+def silu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
+    """``z σ(z)`` (MATH.md §4), with σ as in :func:`sigmoid` (no overflow)."""
+    return _into(z * sigmoid(z), out)
+
+
+def silu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
+    """``grad ⊙ φ'(z)`` in place: ``φ'(z) = σ(z)(1 + z(1 − σ(z)))`` (MATH.md §4); σ is
+    computed again from ``z``, since ``a = z σ(z)`` does not give it back at ``z = 0``."""
+    s = sigmoid(z)
+    grad *= s * (1 + z * (1 - s))
+    return grad
+
+
 def _into(value: Array, out: Array | None) -> Array:
     """``value``, copied into ``out`` when a buffer is given."""
     if out is None:
@@ -99,10 +113,12 @@ def _into(value: Array, out: Array | None) -> Array:
 
 ACTIVATIONS: dict[str, Callable[..., Array]] = {
     "leaky_relu": leaky_relu, "relu": relu, "tanh": tanh, "sigmoid": sigmoid, "gelu": gelu,
+    "silu": silu,
 }
 DERIVATIVES: dict[str, Callable[..., Array]] = {
     "leaky_relu": leaky_relu_derivative, "relu": relu_derivative,
     "tanh": tanh_derivative, "sigmoid": sigmoid_derivative, "gelu": gelu_derivative,
+    "silu": silu_derivative,
 }
 
 
@@ -135,13 +151,14 @@ def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
     """Probabilities and the *summed* cross-entropy of integer labels in one pass: with
     ``m`` the row maximum and ``s = Σ_c exp(z_c − m)``, ``P = exp(z − m) / s`` and
     ``−log P_{i,y_i} = log s_i − (z − m)_{i,y_i}`` (MATH.md §2, §3). ``out`` may be a
-    buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite."""
+    buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite, and every term of the
+    sum is ``≥ 0`` (no cancellation)."""
     shifted = torch.sub(logits, logits.amax(dim=1, keepdim=True), out=out)
-    picked = torch.take_along_dim(shifted, y[:, None], dim=1)
+    picked = torch.gather(shifted, 1, y.unsqueeze(1))
     e = torch.exp(shifted, out=shifted)
     total = e.sum(dim=1, keepdim=True)
     e /= total
-    return e, torch.log(total).sum() - picked.sum()
+    return e, torch.sum(torch.log(total) - picked)
 
 
 def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,

@@ -38,6 +38,14 @@ class Optimizer(OptimizerBase):
         self.state[key] = value
         return value
 
+    def _scaled(self, key: str, value: Array, factor: float) -> Array:
+        """``value · factor`` in the work array ``key``: no temporary per step."""
+        scratch = self._scratch.get(key)
+        if (scratch is None or scratch.shape != value.shape or scratch.dtype != value.dtype
+                or scratch.device != value.device):
+            scratch = self._scratch[key] = torch.empty_like(value)
+        return torch.mul(value, factor, out=scratch)
+
 
 class SGD(Optimizer):
     """SGD, optionally with momentum or Nesterov momentum (MATH.md §7, §11)."""

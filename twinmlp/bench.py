@@ -1,20 +1,33 @@
-"""``twinmlp bench``: seconds per epoch of the twins and of what people would use instead.
+"""``twinmlp bench``: seconds per epoch of the twins, of what people would use instead, and
+of the arithmetic floor, on a machine it names.
 
-Every cell trains one architecture for whole epochs on the same data: the twins through the
-shared trainer's protocol (the same calls ``fit`` makes, validation left out), and two
+Every cell trains one architecture for whole epochs on the same data: the twins through
+``shared.trainer.run_epoch``, the epoch function ``fit`` runs (validation left out), and two
 anchors — torch ``nn.Sequential`` with autograd and ``torch.optim.SGD``, and scikit-learn's
-``MLPClassifier(solver="sgd")`` (one ``partial_fit`` = one epoch). Each cell reports the
-median over repeats after a warm-up epoch; CUDA is synchronised before the clock stops.
+``MLPClassifier(solver="sgd")`` (one ``partial_fit`` = one epoch).
+
+The *floor* of a batch size and library is an epoch of the first layer's two products
+alone, ``X_b @ W1`` forward and ``X_bᵀ @ G1`` for its weight gradient, in the shapes and
+calls of the twins' step: arithmetic no implementation of the step can skip (98 % of the
+FLOPs of 784-256-10). Each timed epoch of a cell is followed by one of its library's floor
+(NumPy for numpy_impl and scikit-learn, torch for torch_impl and torch-autograd), so the
+ratio of the two medians is taken under the same load; every cell reports the median,
+minimum and maximum over its repeats, after warm-up epochs. CUDA is synchronised before
+the clock stops.
 
 FLOPs are counted as a step needs them: ``2·n·fan_in·fan_out`` per layer for the forward
 product, the same for the weight gradient, and the same again for the input gradient of
-every layer but the first. The float32 matmul peak is measured in the same run.
+every layer but the first (a floor row counts its two products only). The float32 matmul
+peak is measured in the same run.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import platform
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -24,29 +37,130 @@ from typing import Any
 
 import numpy as np
 
-from twinmlp.shared.batching import batch_bounds, epoch_permutation
-from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.batching import batch_bounds
+from twinmlp.shared.config import ModelConfig, TrainConfig
+
+#: Which library's floor each implementation is measured against.
+LIBRARY = {"numpy_impl": "numpy", "sklearn": "numpy", "torch_impl": "torch",
+           "torch-autograd": "torch"}
+ANCHORS = ("torch-autograd", "sklearn")
+#: Environment variables that change which BLAS kernels run or how many threads they use.
+BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS",
+                    "MKL_DEBUG_CPU_TYPE", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
 @dataclass
 class Cell:
-    """One measured cell of the grid."""
+    """One measured cell of the grid; ``role`` is "twin", "anchor" or "floor"."""
 
     impl: str
     device: str
     batch_size: int
     layers: str
-    seconds_per_epoch: float
+    role: str
+    repeats: int
+    seconds_per_epoch: float  # median over the repeats
+    seconds_min: float
+    seconds_max: float
     samples_per_second: float
     gflops: float
     peak_fraction: float
-    anchor: bool
+    floor_seconds: float  # median of the floor epochs timed beside this cell's
+    floor_ratio: float  # seconds_per_epoch / floor_seconds
 
 
 def flops_per_sample(layers: Sequence[int]) -> int:
     """Floating-point operations one training step spends per sample (module doc)."""
     products = [2 * a * b for a, b in itertools.pairwise(layers)]
     return 2 * sum(products) + sum(products[1:])
+
+
+def floor_flops_per_sample(layers: Sequence[int]) -> int:
+    """FLOPs per sample of the floor: ``X_b @ W1`` and ``X_bᵀ @ G1`` (module doc)."""
+    return 2 * (2 * layers[0] * layers[1])
+
+
+def machine() -> dict[str, Any]:
+    """The CPU and what runs the products on it: model, vendor, instruction set, cores;
+    NumPy's BLAS as threadpoolctl reports it and torch's as ``torch.__config__`` does, with
+    their thread counts; and the BLAS environment variables that are set."""
+    import torch
+
+    cpu = _cpuinfo()
+    flags = set(cpu.get("flags", "").split())
+    isa = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags
+           else "AVX" if "avx" in flags else "unknown" if not flags else "SSE")
+    config = torch.__config__.show()
+    mkl = re.search(r"Math Kernel Library Version ([\w.]+)", config)
+    onednn = re.search(r"MKL-DNN (v[\d.]+)", config)
+    blas = re.search(r"BLAS_INFO=(\w+)", config)
+    return {
+        "cpu": cpu.get("model name") or platform.processor() or platform.machine(),
+        "vendor": cpu.get("vendor_id", ""),
+        "isa": isa,
+        "cores": os.cpu_count(),
+        "numpy": np.__version__,
+        "numpy_blas": _numpy_blas(),
+        "torch": torch.__version__,
+        "torch_blas": blas.group(1) if blas else "unknown",
+        "torch_mkl": mkl.group(1) if mkl else None,
+        "torch_onednn": onednn.group(1) if onednn else None,
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
+        "environment": {name: os.environ[name] for name in BLAS_ENVIRONMENT
+                        if name in os.environ},
+    }
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    """``machine()`` in one line, as the table and ``docs/benchmarks.md`` print it."""
+    blas = info["numpy_blas"]
+    numpy_part = (f"NumPy {info['numpy']} on {blas['name']} {blas['version']} "
+                  f"({blas['kernels']} kernels, threads: {blas['threads']})")
+    torch_blas = info["torch_blas"].upper() if info["torch_blas"] == "mkl" else info["torch_blas"]
+    if info["torch_mkl"]:
+        torch_blas += f" {info['torch_mkl']}"
+    if info["torch_onednn"]:
+        torch_blas += f" + oneDNN {info['torch_onednn']}"
+    torch_part = (f"torch {info['torch']} on {torch_blas} ({info['torch_cpu_capability']} "
+                  f"kernels, threads: {info['torch_threads']})")
+    environment = ", ".join(f"{k}={v}" for k, v in info["environment"].items()) or "none set"
+    vendor = f"{info['vendor']}, " if info["vendor"] else ""
+    return (f"machine: {info['cpu']} ({vendor}{info['isa']}), {info['cores']} cores; "
+            f"{numpy_part}; {torch_part}; BLAS environment: {environment}")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of ``/proc/cpuinfo`` (empty where there is none)."""
+    fields: dict[str, str] = {}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return fields
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def _numpy_blas() -> dict[str, Any]:
+    """NumPy's BLAS library, version, kernel set and threads, from threadpoolctl."""
+    unknown = {"name": "unknown BLAS", "version": "", "kernels": "unknown", "threads": None}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, say so
+        return unknown
+    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    # NumPy's own copy first (wheels ship one under numpy.libs); else the first BLAS loaded
+    pools.sort(key=lambda pool: "numpy" not in pool.get("filepath", ""))
+    for pool in pools[:1]:
+            return {"name": {"openblas": "OpenBLAS", "mkl": "MKL"}.get(
+                        pool["internal_api"], pool["internal_api"]),
+                    "version": pool.get("version") or "",
+                    "kernels": pool.get("architecture") or pool.get("threading_layer", ""),
+                    "threads": pool.get("num_threads")}
+    return unknown
 
 
 def matmul_peak(device: str, size: int | None = None, repeats: int = 5) -> float:
@@ -86,25 +200,20 @@ def _sync(device: str) -> None:
 
 def twin_epoch_runner(backend: str, device: str, layers: Sequence[int], X: np.ndarray,
                       y: np.ndarray, batch_size: int, lr: float) -> Callable[[int], None]:
-    """A function that trains one epoch of a twin, exactly as the shared trainer does."""
-    if backend == "numpy":
-        from twinmlp import numpy_impl
-        model: Any = numpy_impl.MLP(layers, seed=0, dtype="float32")
-    else:
-        from twinmlp import torch_impl
-        model = torch_impl.MLP(layers, seed=0, dtype="float32", device=device)
+    """A function that trains one epoch of a twin with ``shared.trainer.run_epoch``, the
+    epoch function ``fit`` runs (learning rate, batch order, steps, the one read of the
+    step scalars), in the model's numerics context."""
+    from twinmlp.shared.trainer import run_epoch
+    from twinmlp.twins import make_twin
+
+    model = make_twin(backend, ModelConfig(tuple(layers), dtype="float32", seed=0), device)
     config = TrainConfig(lr=lr, batch_size=batch_size)
     data = model.prepare_data(X, y)
     optimizer = model.make_optimizer(config, len(y))
-    bounds = batch_bounds(len(y), batch_size)
 
     def epoch(index: int) -> None:
-        order = model.prepare_order(epoch_permutation(0, index, len(y)))
-        total: Any = 0.0
-        for start, stop in bounds:
-            loss, _ = model.train_step(data, order[start:stop], optimizer)
-            total = total + loss
-        float(total)  # the epoch's one host read, as in the trainer
+        with model.numerics():
+            run_epoch(model, data, optimizer, config, seed=0, epoch=index + 1)
 
     return epoch
 
@@ -164,23 +273,71 @@ def sklearn_epoch_runner(layers: Sequence[int], X: np.ndarray, y: np.ndarray,
     return epoch
 
 
-def time_epochs(run: Callable[[int], None], device: str, warmup: int, repeats: int) -> float:
-    """Median seconds of ``repeats`` epochs after ``warmup`` epochs."""
-    for index in range(warmup):
-        run(index)
-    times = []
-    for index in range(warmup, warmup + repeats):
-        _sync(device)
-        start = time.perf_counter()
-        run(index)
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def floor_epoch_runner(library: str, device: str, layers: Sequence[int], X: np.ndarray,
+                       batch_size: int) -> Callable[[int], None]:
+    """An epoch of the floor (module doc): for every batch of the epoch, the last partial
+    one too, ``X_b @ W1`` and ``X_bᵀ @ G1`` into reused arrays, written as the twins' step
+    writes them. The rows are taken in storage order: gathering them is work a step adds."""
+    rng = np.random.default_rng(0)
+    fan_in, fan_out = layers[0], layers[1]
+    weights = (rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+    grads = (rng.standard_normal((batch_size, fan_out)) / batch_size).astype(np.float32)
+    bounds = batch_bounds(len(X), batch_size)
+    sizes = sorted({stop - start for start, stop in bounds})
+    if library == "numpy":
+        features = np.ascontiguousarray(X, dtype=np.float32)
+        outputs = {size: np.empty((size, fan_out), np.float32) for size in sizes}
+        weight_grad = np.empty_like(weights)
+
+        def numpy_epoch(index: int) -> None:
+            for start, stop in bounds:
+                rows = features[start:stop]
+                np.matmul(rows, weights, out=outputs[stop - start])
+                np.matmul(rows.T, grads[:stop - start], out=weight_grad)
+
+        return numpy_epoch
+
+    import torch
+
+    features_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    weights_t, grads_t = torch.from_numpy(weights).to(device), torch.from_numpy(grads).to(device)
+    outputs_t = {size: torch.empty((size, fan_out), device=device) for size in sizes}
+    weight_grad_t = torch.empty_like(weights_t)
+
+    def torch_epoch(index: int) -> None:
+        for start, stop in bounds:
+            rows = features_t[start:stop]
+            torch.matmul(rows, weights_t, out=outputs_t[stop - start])
+            torch.matmul(rows.T, grads_t[:stop - start], out=weight_grad_t)
+
+    return torch_epoch
+
+
+def time_epochs(run: Callable[[int], None], device: str, warmup: int, repeats: int,
+                floor: Callable[[int], None] | None = None
+                ) -> tuple[list[float], list[float]]:
+    """Seconds of each of ``repeats`` epochs of ``run`` after ``warmup`` untimed ones; with
+    ``floor``, each epoch is followed by one of the floor (warmed up alike), timed too, so
+    both lists see the same load."""
+    times: list[float] = []
+    floor_times: list[float] = []
+    for index in range(warmup + repeats):
+        for job, record in ((run, times), (floor, floor_times)):
+            if job is None:
+                continue
+            _sync(device)
+            start = time.perf_counter()
+            job(index)
+            _sync(device)
+            if index >= warmup:
+                record.append(time.perf_counter() - start)
+    return times, floor_times
 
 
 def plan(backends: Sequence[str], devices: Sequence[str], batch_sizes: Sequence[int],
          widths: Sequence[Sequence[int]], anchors: bool) -> list[tuple[str, str, int, tuple]]:
-    """Every (implementation, device, batch size, hidden widths) cell to measure."""
+    """Every (implementation, device, batch size, hidden widths) cell to measure; the floors
+    come with them."""
     cells = []
     for hidden in widths:
         for batch in batch_sizes:
@@ -199,12 +356,14 @@ def plan(backends: Sequence[str], devices: Sequence[str], batch_sizes: Sequence[
 def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
               warmup: int, repeats: int, lr: float = 0.01, verbose: bool = True
               ) -> tuple[list[Cell], dict[str, float]]:
-    """Measure every cell; returns the cells and the float32 matmul peak per device."""
+    """Measure every cell, each beside its library's floor; returns the floor rows and the
+    cells (each batch size's floors first) and the float32 matmul peak per device."""
     from tqdm.auto import tqdm
 
     devices = sorted({cell[1] for cell in cells})
     peaks = {device: matmul_peak(device) for device in devices}
-    results = []
+    measured: list[Cell] = []
+    floors: dict[tuple, list[float]] = {}
     for impl, device, batch, hidden in tqdm(cells, desc="bench", unit="cell",
                                             disable=not verbose, leave=False):
         layers = [X.shape[1], *hidden, n_classes]
@@ -214,24 +373,73 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
             run = autograd_epoch_runner(device, layers, X, y, batch, lr)
         else:
             run = twin_epoch_runner(impl.split("_")[0], device, layers, X, y, batch, lr)
-        seconds = time_epochs(run, device, warmup, repeats)
-        gflops = flops_per_sample(layers) * len(y) / seconds / 1e9
-        results.append(Cell(impl, device, batch, "-".join(map(str, layers)), seconds,
-                            len(y) / seconds, gflops, gflops / peaks[device],
-                            impl in ("sklearn", "torch-autograd")))
+        floor = floor_epoch_runner(LIBRARY[impl], device, layers, X, batch)
+        times, floor_times = time_epochs(run, device, warmup, repeats, floor)
+        role = "anchor" if impl in ANCHORS else "twin"
+        measured.append(_cell(impl, device, batch, layers, role, times, floor_times,
+                              flops_per_sample(layers) * len(y), peaks[device]))
+        floors.setdefault((LIBRARY[impl], device, batch, tuple(layers)), []).extend(floor_times)
+    results: list[Cell] = []
+    for cell in measured:  # each batch size's floors (all its epochs) before its cells
+        for (library, device, batch, layers), times in list(floors.items()):
+            if (device, batch, "-".join(map(str, layers))) == (cell.device, cell.batch_size,
+                                                               cell.layers):
+                del floors[library, device, batch, layers]
+                results.append(_cell(f"floor ({library})", device, batch, layers, "floor",
+                                     times, times, floor_flops_per_sample(layers) * len(y),
+                                     peaks[device]))
+        results.append(cell)
     return results, peaks
 
 
-def table(cells: list[Cell], peaks: dict[str, float]) -> str:
-    """The results as a Markdown table, with the measured peaks above it."""
-    header = ("| implementation | device | layers | batch | s/epoch | samples/s | GFLOP/s "
-              "| % of peak |")
-    lines = ["float32 matmul peak: " + ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items()),
-             "", header, "|---|---|---|---:|---:|---:|---:|---:|"]
+def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
+          times: list[float], floor_times: list[float], flops: float, peak: float) -> Cell:
+    seconds = statistics.median(times)
+    floor = statistics.median(floor_times)
+    gflops = flops / seconds / 1e9
+    per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
+    return Cell(impl, device, batch, "-".join(map(str, layers)), role, len(times), seconds,
+                min(times), max(times), flops / per_sample / seconds, gflops, gflops / peak,
+                floor, seconds / floor)
+
+
+def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
+    """Per batch size (and device, layers): how many times faster each twin is than its
+    anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd), as the
+    ratio of their median seconds per epoch."""
+    rows = []
+    by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in cells}
+    for (impl, device, batch, layers), cell in by_key.items():
+        anchor = {"numpy_impl": "sklearn", "torch_impl": "torch-autograd"}.get(impl)
+        other = by_key.get((anchor, "cpu" if anchor == "sklearn" else device, batch, layers))
+        if other is not None:
+            rows.append({"impl": impl, "anchor": anchor, "device": device, "batch_size": batch,
+                         "layers": layers,
+                         "speedup": other.seconds_per_epoch / cell.seconds_per_epoch})
+    return rows
+
+
+def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | None = None
+          ) -> str:
+    """The results as a Markdown table, with the machine and the measured peaks above it
+    and the twins' speed-ups over their anchors below it."""
+    header = ("| implementation | device | layers | batch | s/epoch | min–max | × floor "
+              "| samples/s | GFLOP/s | % of peak |")
+    lines = [machine_line(info)] if info else []
+    lines += ["float32 matmul peak: " +
+              ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items()),
+              "", header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
         lines.append(f"| {c.impl} | {c.device} | {c.layers} | {c.batch_size} | "
-                     f"{c.seconds_per_epoch:.4f} | {c.samples_per_second:,.0f} | "
+                     f"{c.seconds_per_epoch:.4f} | {c.seconds_min:.4f}–{c.seconds_max:.4f} | "
+                     f"{c.floor_ratio:.2f} | {c.samples_per_second:,.0f} | "
                      f"{c.gflops:.1f} | {100 * c.peak_fraction:.1f} |")
+    rows = speedups(cells)
+    if rows:
+        lines += ["", "| twin | anchor | device | layers | batch | twin's speed-up |",
+                  "|---|---|---|---|---:|---:|"]
+        lines += [f"| {r['impl']} | {r['anchor']} | {r['device']} | {r['layers']} | "
+                  f"{r['batch_size']} | {r['speedup']:.2f}× |" for r in rows]
     return "\n".join(lines)
 
 
@@ -242,7 +450,8 @@ def write_outputs(cells: list[Cell], peaks: dict[str, float], out: Path,
     from twinmlp.plots import plot_throughput
 
     out.mkdir(parents=True, exist_ok=True)
-    payload = {**meta, "peak_gflops": peaks, "cells": [asdict(c) for c in cells]}
+    payload = {**meta, "peak_gflops": peaks, "cells": [asdict(c) for c in cells],
+               "speedups": speedups(cells)}
     atomic_write_text(out / "bench.json", json.dumps(payload, indent=2) + "\n")
     fields = list(asdict(cells[0])) if cells else []
     rows = [",".join(fields)] + [",".join(str(v) for v in asdict(c).values()) for c in cells]

@@ -160,9 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="seconds per epoch of the twins against torch-autograd and scikit-learn",
         description="Time whole training epochs (float32) over a grid of backend × device × "
                     "batch size × hidden widths, beside the anchors torch nn.Sequential + "
-                    "autograd + optim.SGD and scikit-learn's MLPClassifier(solver='sgd'); "
-                    "report s/epoch, samples/s, GFLOP/s and the share of the float32 matmul "
-                    "peak measured in the same run. Writes bench.json, bench.csv, bench.png.",
+                    "autograd + optim.SGD and scikit-learn's MLPClassifier(solver='sgd'), "
+                    "each epoch alternating with one of the floor: the first layer's two "
+                    "products (X_b @ W1, X_bᵀ @ G1) alone, in the same library. Report the "
+                    "machine (CPU, instruction set, each library's BLAS and threads), s/epoch "
+                    "(median, min–max), the ratio to the floor, samples/s, GFLOP/s and the "
+                    "share of the float32 matmul peak measured in the same run. Writes "
+                    "bench.json, bench.csv, bench.png.",
         epilog="examples:\n  twinmlp bench --out docs/bench\n"
                "  twinmlp bench --dataset digits --hidden 32 --batch-sizes 64\n"
                "  twinmlp bench --devices cpu,cuda --batch-sizes 128,4096 --no-anchors",
@@ -433,8 +437,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_bench_command(args: argparse.Namespace) -> int:
     """``twinmlp bench``: the grid, a table on screen, JSON, CSV and PNG."""
-    import platform
-
     import numpy as np
     import torch
 
@@ -462,8 +464,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError("--batch-sizes must be positive integers")
     cells = bench.plan(args.backends, devices, args.batch_sizes, args.hidden or [[256]],
                        anchors=not args.no_anchors)
-    print(f"bench: {source}, float32, {len(cells)} cells, median of {args.repeats} epochs "
-          f"after {args.warmup} warm-up")
+    info = bench.machine()
+    print(bench.machine_line(info))
+    print(f"bench: {source}, float32, {len(cells)} cells and their floors, median of "
+          f"{args.repeats} epochs after {args.warmup} warm-up")
     results, peaks = bench.run_bench(X, y, n_classes, cells, args.warmup, args.repeats,
                                      verbose=not args.quiet)
     print(bench.table(results, peaks))
@@ -478,7 +482,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
                                      args.scaling_epochs, X.shape[1], n_classes)
         print(bench.scaling_table(scaling))
     meta = {"source": source, "command": "twinmlp " + " ".join(sys.argv[1:]),
-            "machine": platform.processor() or platform.machine(),
+            "machine": info, "machine_line": bench.machine_line(info),
             "torch": torch.__version__, "numpy": np.__version__,
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "title": f"twinmlp bench: {source}"}

@@ -121,16 +121,18 @@ def plot_drift(steps: np.ndarray, series: dict[str, np.ndarray],
 
 def plot_throughput(cells: Sequence, path: Path, title: str) -> None:
     """Samples per second against batch size (log-log), one line per implementation and
-    device and architecture; the anchors (autograd, scikit-learn) dashed."""
+    device and architecture; the anchors (autograd, scikit-learn) dashed, the floors (the
+    first layer's two products alone) dotted."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(9, 5.5))
     groups: dict[tuple, list] = {}
     for cell in cells:
-        groups.setdefault((cell.impl, cell.device, cell.layers, cell.anchor), []).append(cell)
-    for (impl, device, layers, anchor), members in groups.items():
+        groups.setdefault((cell.impl, cell.device, cell.layers, cell.role), []).append(cell)
+    styles = {"twin": "-", "anchor": "--", "floor": ":"}
+    for (impl, device, layers, role), members in groups.items():
         members = sorted(members, key=lambda c: c.batch_size)
         axis.plot([c.batch_size for c in members], [c.samples_per_second for c in members],
-                  linestyle="--" if anchor else "-", marker="o",
+                  linestyle=styles.get(role, "-"), marker="o",
                   label=f"{impl} ({device}, {layers})")
     axis.set_xscale("log", base=2)
     axis.set_yscale("log")
