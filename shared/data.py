@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.idx import SOURCES
+from twinmlp.shared.idx import SOURCES, DatasetDamagedError, load_raw_folder
+
+__all__ = ["DatasetDamagedError"]  # re-exported: the loaders here raise it
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
 #: Rows of the MNIST-family training files held out for validation, drawn with this seed.
@@ -126,6 +128,16 @@ def missing_message(name: str, root: Path, reason: str = "") -> str:
             f"or add --download where the network allows")
 
 
+def data_root_message(root: Path, error: OSError) -> str:
+    """One line for a data root that cannot be written (a file, read-only, full)."""
+    if Path(root).exists() and not Path(root).is_dir():
+        why = "is a file, not a folder"
+    else:
+        why = f"cannot be written ({error.strerror or type(error).__name__})"
+    return (f"data root {root} {why}; fix: point TWINMLP_DATA or --data-root at a writable "
+            f"folder")
+
+
 def load_dataset(name: str, root: Path | None = None, download: bool = False) -> Dataset:
     """The dataset called ``name`` (one of :data:`DATASET_NAMES`)."""
     if name == "digits":
@@ -146,8 +158,14 @@ def load_mnist_family(name: str, root: Path, download: bool = False) -> Dataset:
         if not download:
             raise DatasetMissingError(missing_message(name, root))
         _download(name, root)
-    train_images, train_labels = _read_torchvision(name, root, train=True)
-    test_images, test_labels = _read_torchvision(name, root, train=False)
+    try:
+        arrays = load_raw_folder(source, root)
+    except OSError as error:
+        raise DatasetMissingError(missing_message(name, root, error.strerror or str(error))
+                                  ) from None
+    train_images, test_images = (a.reshape(len(a), -1).astype(np.float64) / 255.0
+                                 for a in arrays[0::2])
+    train_labels, test_labels = (a.astype(np.int64) for a in arrays[1::2])
     n_val = min(VALIDATION_SIZE, len(train_labels) // 5)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(train_labels))
     val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -155,18 +173,6 @@ def load_mnist_family(name: str, root: Path, download: bool = False) -> Dataset:
     return split_and_scale(name, train_images[train_rows], train_labels[train_rows],
                            train_images[val_rows], train_labels[val_rows], test_images,
                            test_labels, classes)
-
-
-def _read_torchvision(name: str, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
-    from torchvision import datasets
-
-    cls = getattr(datasets, SOURCES[name].torchvision_class)
-    try:
-        data = cls(str(root), train=train, download=False)
-    except (RuntimeError, ValueError, OSError) as error:
-        raise DatasetMissingError(missing_message(name, root, str(error).splitlines()[0])) from None
-    images = data.data.numpy().reshape(len(data.data), -1).astype(np.float64) / 255.0
-    return images, data.targets.numpy().astype(np.int64)
 
 
 def _class_names(name: str) -> tuple[str, ...]:
@@ -180,8 +186,11 @@ def _download(name: str, root: Path) -> None:
     from torchvision import datasets
 
     source = SOURCES[name]
-    root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    except OSError as error:
+        raise DatasetMissingError(data_root_message(root, error)) from None
     try:
         getattr(datasets, source.torchvision_class)(str(scratch), train=True, download=True)
         target = source.raw_folder(root)

@@ -37,14 +37,29 @@ class IdxSource:
     torchvision_class: str
     gz_md5: dict[str, str]
     content_md5: dict[str, str]
+    n_classes: int = 10
 
     def raw_folder(self, root: Path) -> Path:
         """Where torchvision looks for the unzipped files."""
         return Path(root) / self.torchvision_class / "raw"
 
     def is_ready(self, root: Path) -> bool:
-        """All four unzipped files are in place."""
+        """All four unzipped files are in place (see :meth:`state` for their contents)."""
         return all((self.raw_folder(root) / name).is_file() for name in FILES)
+
+    def state(self, root: Path) -> tuple[str, str]:
+        """``("ready", "")``, ``("missing", "")`` or ``("damaged", the reason)``."""
+        if not self.is_ready(root):
+            return "missing", ""
+        try:
+            check_raw_folder(self, root)
+        except DatasetDamagedError as error:
+            return "damaged", str(error)
+        return "ready", ""
+
+
+class DatasetDamagedError(TwinMLPError):
+    """A dataset file that is present but not a whole IDX file of the expected kind."""
 
 
 SOURCES = {
@@ -78,17 +93,74 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     Path(path).write_bytes(header + array.tobytes())
 
 
-def read_idx_header(data: bytes) -> tuple[int, ...]:
-    """The shape an IDX file declares; raises ``ValueError`` when it is not one."""
-    if len(data) < 4:
-        raise TwinMLPError("too short to be an IDX file")
+def read_idx_header(data: bytes, size: int | None = None) -> tuple[int, ...]:
+    """The shape an IDX file declares, from its first bytes ``data`` (``size``: the whole
+    file's length, default ``len(data)``); raises :class:`TwinMLPError` when the magic
+    number is wrong or the declared shape does not fill the file exactly."""
+    size = len(data) if size is None else size
+    if size == 0:
+        raise TwinMLPError("the file is empty")
+    if size < 4:
+        raise TwinMLPError(f"{size} bytes is too short to be an IDX file")
     zero, code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or code not in _DTYPE_CODES or not 1 <= ndim <= 3:
-        raise TwinMLPError("not an IDX file of unsigned bytes (bad magic number)")
+        raise TwinMLPError(f"bad magic number 0x{data[:4].hex()}: not an IDX file of "
+                           f"unsigned bytes (expected 0x000008 then 01..03)")
+    if size < 4 + 4 * ndim:
+        raise TwinMLPError(f"the header is cut short at {size} bytes (truncated)")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    if len(data) != 4 + 4 * ndim + int(np.prod(shape)):
-        raise TwinMLPError(f"declares shape {shape} but holds {len(data)} bytes (truncated?)")
+    expected = 4 + 4 * ndim + int(np.prod(shape, dtype=np.int64))
+    if size != expected:
+        raise TwinMLPError(f"declares shape {shape}, {expected} bytes, but holds {size} bytes "
+                           f"({'truncated' if size < expected else 'trailing bytes'})")
     return tuple(shape)
+
+
+def read_idx(path: Path, ndim: int, what: str = "") -> np.ndarray:
+    """An IDX file of ``ndim`` dimensions as a uint8 array, checked (magic number, the
+    declared shape against the file size); raises :class:`DatasetDamagedError` naming it."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        shape = read_idx_header(data)
+    except TwinMLPError as error:
+        raise DatasetDamagedError(damaged_message(path, str(error), what)) from None
+    if len(shape) != ndim:
+        raise DatasetDamagedError(damaged_message(
+            path, f"holds a {len(shape)}-D array, expected {ndim}-D", what))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def damaged_message(path: Path, reason: str, name: str = "") -> str:
+    """One line: which file is damaged, how, and the fix."""
+    fix = (f"twinmlp data import {name} DIR again" if name else "import the dataset again")
+    return f"{path} is damaged: {reason}; fix: {fix}, or delete the file and add --download"
+
+
+def load_raw_folder(source: IdxSource, root: Path
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train images, train labels, test images, test labels of ``source`` under ``root``,
+    each file checked (header, size), then the pairs (equal counts) and the labels (in
+    ``[0, n_classes)``); every failure names the file."""
+    folder = source.raw_folder(root)
+    arrays = [read_idx(folder / name, 3 if "images" in name else 1, source.name)
+              for name in FILES]
+    for images, labels, image_file, label_file in ((arrays[0], arrays[1], FILES[0], FILES[1]),
+                                                   (arrays[2], arrays[3], FILES[2], FILES[3])):
+        if len(images) != len(labels):
+            raise DatasetDamagedError(damaged_message(
+                folder / label_file, f"holds {len(labels)} labels but {image_file} holds "
+                f"{len(images)} images", source.name))
+        if len(labels) and labels.max() >= source.n_classes:
+            raise DatasetDamagedError(damaged_message(
+                folder / label_file, f"holds label {int(labels.max())}, outside the "
+                f"{source.n_classes} classes 0..{source.n_classes - 1}", source.name))
+    return arrays[0], arrays[1], arrays[2], arrays[3]
+
+
+def check_raw_folder(source: IdxSource, root: Path) -> None:
+    """What :func:`load_raw_folder` checks, for ``data list``."""
+    load_raw_folder(source, root)
 
 
 def md5(data: bytes) -> str:
@@ -117,8 +189,13 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
         raise TwinMLPError(f"{source_dir} lacks {', '.join(missing)}: expected the four IDX .gz "
                          f"files of {name}")
     target = source.raw_folder(root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=target.parent))
+    except OSError as error:
+        from twinmlp.shared.data import data_root_message
+
+        raise TwinMLPError(data_root_message(root, error)) from None
     try:
         counts = []
         for file in FILES:
@@ -131,10 +208,21 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
                                  f"{error}") from None
             verify(source, file, gz_bytes, content)
             counts.append(shape[0])
-            (staging / file).write_bytes(content)
-        if counts[0] != counts[1] or counts[2] != counts[3]:
-            raise TwinMLPError(f"image and label counts differ: {counts}")
-        _replace_folder(staging, target)
+            try:
+                (staging / file).write_bytes(content)
+            except OSError as error:
+                raise TwinMLPError(f"cannot write {target.parent}: {error.strerror}; fix: free "
+                                   f"space or choose a writable --data-root") from None
+        for images, labels in ((0, 1), (2, 3)):
+            if counts[images] != counts[labels]:
+                raise TwinMLPError(f"{source_dir / (FILES[labels] + '.gz')} holds "
+                                   f"{counts[labels]} labels but {FILES[images]}.gz holds "
+                                   f"{counts[images]} images: not importing them")
+        try:
+            _replace_folder(staging, target)
+        except OSError as error:
+            raise TwinMLPError(f"cannot write {target}: {error.strerror}; fix: free space "
+                               f"or choose a writable --data-root") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

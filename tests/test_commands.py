@@ -15,10 +15,11 @@ from twinmlp.shared.idx import FILES, SOURCES, IdxSource, write_idx
 from tests.helpers import tiny_idx_arrays
 from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
+from twinmlp.runs import LOCK
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FILES = {"config.json", "history.csv", FILENAME, "last.safetensors", "curves.png",
-             "confusion.png"}
+             "confusion.png", LOCK}
 
 
 def assert_valid_png(path: Path, min_size: tuple[int, int] = (300, 300)) -> None:

@@ -14,8 +14,10 @@ unpickles: a truncated or altered file meets one clear :class:`CheckpointError`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from twinmlp.files import atomic_write_bytes
-from twinmlp.shared.config import ModelConfig
+from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import Standardizer
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.trainer import History, TrainState
@@ -53,7 +55,60 @@ class Checkpoint:
     @property
     def model_config(self) -> ModelConfig:
         """The architecture the parameters belong to."""
-        return ModelConfig(**self.meta["model_config"])
+        return config_from_dict(ModelConfig, self.meta["model_config"], "the checkpoint",
+                                "model_config")
+
+
+#: The metadata every checkpoint carries, and the JSON type of each entry.
+REQUIRED_META = {"model_config": dict, "backend": str, "device": str, "dtype": str,
+                 "dataset": str}
+BACKENDS = ("numpy", "torch")
+
+
+def config_from_dict(cls: type, value: Any, source: str, key: str) -> Any:
+    """``cls(**value)`` (a :class:`ModelConfig` or :class:`TrainConfig`) from the JSON
+    object under ``key`` of ``source``, with a message naming both when a key is unknown
+    or missing or a value is refused."""
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{source}: {key} must be a JSON object, got "
+                              f"{type(value).__name__}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise CheckpointError(f"{source}: {key} holds unknown key {unknown[0]!r}; expected "
+                              f"keys: {', '.join(fields)}")
+    missing = [name for name, field in fields.items() if name not in value
+               and field.default is dataclasses.MISSING
+               and field.default_factory is dataclasses.MISSING]
+    if missing:
+        raise CheckpointError(f"{source}: {key} lacks key {missing[0]!r}")
+    if "layer_sizes" in value and isinstance(value["layer_sizes"], list):
+        value = {**value, "layer_sizes": tuple(value["layer_sizes"])}
+    try:
+        return cls(**value)
+    except TwinMLPError as error:
+        raise CheckpointError(f"{source}: {key}: {error}") from None
+
+
+def check_meta(meta: Any, source: str) -> dict[str, Any]:
+    """``meta`` (a checkpoint's metadata or a run's ``config.json``) checked by key and
+    type; messages name ``source`` and the key."""
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{source}: the metadata must be a JSON object, got "
+                              f"{type(meta).__name__}")
+    for key, kind in REQUIRED_META.items():
+        if key not in meta:
+            raise CheckpointError(f"{source}: the metadata lacks key {key!r}")
+        if not isinstance(meta[key], kind):
+            raise CheckpointError(f"{source}: {key} must be a JSON {kind.__name__}, got "
+                                  f"{type(meta[key]).__name__}")
+    if meta["backend"] not in BACKENDS:
+        raise CheckpointError(f"{source}: backend {meta['backend']!r} is not one of "
+                              f"{', '.join(BACKENDS)}")
+    config_from_dict(ModelConfig, meta["model_config"], source, "model_config")
+    if "train_config" in meta:
+        config_from_dict(TrainConfig, meta["train_config"], source, "train_config")
+    return meta
 
 
 def checksum(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
@@ -113,6 +168,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     except Exception as error:  # safetensors, json and struct each raise their own kind
         raise CheckpointError(f"checkpoint {path} is malformed or truncated "
                               f"({type(error).__name__}: {str(error)[:120]})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: the metadata must be a JSON object, got "
+                              f"{type(meta).__name__}")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path} has format version {version!r}; this "
@@ -120,6 +178,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if meta.get("checksum") != checksum(tensors, meta):
         raise CheckpointError(f"checkpoint {path} fails its checksum: the file was altered "
                               f"or damaged after it was written")
+    check_meta(meta, f"checkpoint {path}")
     scaler = (Standardizer(tensors["scaler.mean"], tensors["scaler.scale"])
               if "scaler.mean" in tensors else None)
     def group(prefix: str) -> dict[str, np.ndarray]:
@@ -164,9 +223,47 @@ def load_train_state(path: Path) -> tuple[TrainState, dict[str, Any]]:
     record = checkpoint.meta.get("train_state")
     if record is None:
         raise CheckpointError(f"{path} is a final checkpoint, not an epoch checkpoint")
+    _check_train_state(record, f"checkpoint {path}")
     history = History(**record["history"])
     history.stopped_early = record["stopped_early"]
     state = TrainState(record["epoch"], checkpoint.params, checkpoint.optimizer_state, history,
                        record["best_loss"], record["best_epoch"], record["bad_epochs"],
                        checkpoint.best_params or None)
     return state, checkpoint.meta
+
+
+def _check_train_state(record: Any, source: str) -> None:
+    """The ``train_state`` record of an epoch checkpoint, by key and type."""
+    def number(value: Any) -> bool:  # JSON has no infinity; json.dumps writes Infinity
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def int_or_none(value: Any) -> bool:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+    expected = {"epoch": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                "best_loss": number, "best_epoch": int_or_none,
+                "bad_epochs": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                "stopped_early": lambda v: isinstance(v, bool),
+                "history": lambda v: isinstance(v, dict)}
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{source}: train_state must be a JSON object, got "
+                              f"{type(record).__name__}")
+    for key, ok in expected.items():
+        if key not in record:
+            raise CheckpointError(f"{source}: train_state lacks key {key!r}")
+        if not ok(record[key]):
+            raise CheckpointError(f"{source}: train_state.{key} has the wrong type or value "
+                                  f"({record[key]!r})")
+    history = record["history"]
+    columns = set(History.COLUMNS)
+    if set(history) != columns:
+        odd = sorted(columns ^ set(history))
+        raise CheckpointError(f"{source}: train_state.history must have keys "
+                              f"{', '.join(History.COLUMNS)} (differs in {odd[0]!r})")
+    for column, values in history.items():
+        if not isinstance(values, list) or len(values) != record["epoch"] or not all(
+                number(v) for v in values):
+            raise CheckpointError(f"{source}: train_state.history.{column} must be a list of "
+                                  f"{record['epoch']} numbers, one per epoch")
+    if not math.isnan(record["best_loss"]) and record["best_loss"] < 0:
+        raise CheckpointError(f"{source}: train_state.best_loss is negative")

@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "float64 past 1,000 steps) are judged against K copies of the numpy "
                             "twin trained from weights nudged by one ulp; each costs one more "
                             "numpy run, 0 skips the verdict (default: 3; docs/parity.md)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="write the run into an --out folder that holds files twinmlp did "
+                            "not write (its run files are replaced, other files left alone); "
+                            "without it such a folder is refused")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
@@ -310,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twinmlp: interrupted", file=sys.stderr)
         return 130
+    finally:
+        from twinmlp.runs import release_run_folders
+
+        release_run_folders()
 
 
 def cuda_numerics(args: argparse.Namespace) -> AbstractContextManager[Any]:
@@ -328,7 +336,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """``twinmlp evaluate``: a checkpoint of either backend, scored by the chosen one."""
     import numpy as np
 
-    from twinmlp.checkpoint import build_model, load_checkpoint
+    from twinmlp.checkpoint import CheckpointError, build_model, load_checkpoint
     from twinmlp.parity import to_numpy
 
     checkpoint = load_checkpoint(args.checkpoint)
@@ -346,6 +354,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"{meta['dtype']}) on {data.name}; evaluated by {args.backend} ({device}): "
             f"test accuracy {100 * accuracy(data.y_test, predictions):.2f} %")
     if checkpoint.test_predictions is not None:
+        if checkpoint.test_predictions.shape != predictions.shape:
+            raise CheckpointError(
+                f"checkpoint {args.checkpoint}: test_predictions holds "
+                f"{len(checkpoint.test_predictions)} predictions but the {data.name} test set "
+                f"has {len(predictions)} rows; the file does not belong to this dataset")
         agreement = np.mean(predictions == checkpoint.test_predictions)
         line += f", identical predictions to the training run {100 * agreement:.2f} %"
     print(line)
@@ -359,8 +372,10 @@ def run_parity(args: argparse.Namespace) -> int:
 
     from twinmlp import tolerances
     from twinmlp.drift import lockstep
+    from twinmlp.files import ensure_folder, write_set
     from twinmlp.plots import plot_drift
 
+    ensure_folder(args.out, "--out folder")  # before the computing, not after
     data = load_data(args)
     config = model_config(args, data)
     TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -387,12 +402,15 @@ def run_parity(args: argparse.Namespace) -> int:
     result = lockstep(data, config, devices, args.epochs, args.batch_size, args.lr,
                       args.weight_decay, verbose=not args.quiet, shadow=shadow,
                       floor_copies=copies)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_drift_csv(result, args.out / "drift.csv")
-    plot_drift(result.steps, result.series, {config.dtype: result.tolerance},
-               args.out / "drift.png",
-               f"numpy_impl vs torch_impl, {data.name}, {config.dtype}, lr {args.lr}",
-               shadow=result.shadow)
+
+    def write(folder: Path) -> None:
+        write_drift_csv(result, folder / "drift.csv")
+        plot_drift(result.steps, result.series, {config.dtype: result.tolerance},
+                   folder / "drift.png",
+                   f"numpy_impl vs torch_impl, {data.name}, {config.dtype}, lr {args.lr}",
+                   shadow=result.shadow)
+
+    write_set(args.out, write)  # drift.csv and drift.png: the old pair or the new one
     horizon = min(len(result.steps), tolerances.TRAJECTORY_STEPS)
     print(f"{'tensor':<24} {'max difference':>15} {'at step':>8} {'tolerance':>10}  verdict"
           f"  (steps 1–{horizon})")
@@ -441,7 +459,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
     import torch
 
     from twinmlp import bench
+    from twinmlp.files import ensure_folder, write_set
 
+    check_bench_options(args)
+    ensure_folder(args.out, "--out folder")  # before the grid, not after
     if args.dataset == "random":
         rng = np.random.default_rng(0)
         n = args.samples or 60000
@@ -454,14 +475,6 @@ def run_bench_command(args: argparse.Namespace) -> int:
         X, y = data.X_train[rows].astype(np.float32), data.y_train[rows]
         n_classes, source = data.n_classes, f"{data.name} training split ({len(y)} rows)"
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise UsageError(f"device {device!r} is not available: torch finds no CUDA GPU")
-    if args.repeats < 1 or args.warmup < 0:
-        raise UsageError(f"--repeats {args.repeats} --warmup {args.warmup}: expected at least "
-                         f"1 timed epoch and no negative warm-up")
-    if any(b < 1 for b in args.batch_sizes):
-        raise UsageError("--batch-sizes must be positive integers")
     cells = bench.plan(args.backends, devices, args.batch_sizes, args.hidden or [[256]],
                        anchors=not args.no_anchors)
     info = bench.machine()
@@ -473,9 +486,6 @@ def run_bench_command(args: argparse.Namespace) -> int:
     print(bench.table(results, peaks))
     scaling = []
     if args.scaling:
-        if args.dataset == "random":
-            raise UsageError("--scaling trains through twinmlp train: pick --dataset digits, "
-                             "mnist or fashion-mnist")
         for device in devices:
             scaling += bench.scaling(args.dataset, args.data_root, args.scaling, device,
                                      args.batch_sizes, args.hidden or [[256]],
@@ -486,9 +496,55 @@ def run_bench_command(args: argparse.Namespace) -> int:
             "torch": torch.__version__, "numpy": np.__version__,
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "title": f"twinmlp bench: {source}"}
-    bench.write_outputs(results, peaks, args.out, {**meta, "scaling": scaling})
+    # bench.json, bench.csv and bench.png together: the old set or the new one.
+    write_set(args.out, lambda folder: bench.write_outputs(results, peaks, folder,
+                                                           {**meta, "scaling": scaling}))
     print(f"wrote {args.out / 'bench.json'}, bench.csv and bench.png")
     return 0
+
+
+def check_bench_options(args: argparse.Namespace) -> None:
+    """Every ``bench`` option that argparse cannot check alone, before anything runs."""
+    import torch
+
+    def names(option: str, values: list[str] | None, allowed: str) -> None:
+        if values is not None and not values:
+            raise UsageError(f"{option} is empty: expected a comma-separated list of {allowed}")
+
+    names("--backends", args.backends, "numpy, torch")
+    for name in args.backends:
+        if name not in ("numpy", "torch"):
+            raise UsageError(f"--backends {name!r} is not a twin: expected numpy and/or torch "
+                             f"(devices go in --devices)")
+    names("--devices", args.devices, "cpu, cuda, cuda:N")
+    for device in args.devices or []:
+        if device != "cpu" and not (device == "cuda" or device.startswith("cuda:")):
+            raise UsageError(f"--devices {device!r} is not a torch device: expected cpu, cuda "
+                             f"or cuda:N (twins go in --backends)")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError(f"device {device!r} is not available: torch finds no CUDA GPU")
+    if args.samples is not None and args.samples < 1:
+        raise UsageError(f"--samples {args.samples} is not allowed: expected a number of rows "
+                         f">= 1")
+    if any(b < 1 for b in args.batch_sizes):
+        raise UsageError("--batch-sizes must be positive integers")
+    for widths in args.hidden or []:
+        if not widths or any(w < 1 for w in widths):
+            raise UsageError(f"--hidden {','.join(map(str, widths))} is not allowed: expected "
+                             f"positive widths")
+    if args.repeats < 1 or args.warmup < 0:
+        raise UsageError(f"--repeats {args.repeats} --warmup {args.warmup}: expected at least "
+                         f"1 timed epoch and no negative warm-up")
+    if args.scaling is not None:
+        if any(n < 1 for n in args.scaling) or len(set(args.scaling)) != len(args.scaling):
+            raise UsageError(f"--scaling {','.join(map(str, args.scaling))} is not allowed: "
+                             f"expected distinct process counts >= 1, e.g. 1,2")
+        if args.dataset == "random":
+            raise UsageError("--scaling trains through twinmlp train: pick --dataset digits, "
+                             "mnist or fashion-mnist")
+        if args.scaling_epochs < 2:
+            raise UsageError(f"--scaling-epochs {args.scaling_epochs} is not allowed: the "
+                             f"first epoch is not counted, so expected >= 2")
 
 
 def run_data_list(args: argparse.Namespace) -> int:
@@ -499,8 +555,8 @@ def run_data_list(args: argparse.Namespace) -> int:
     print(f"data root: {root}")
     print(f"{'digits':<14} ready      (bundled with scikit-learn)")
     for name, source in SOURCES.items():
-        state = "ready" if source.is_ready(root) else "missing"
-        print(f"{name:<14} {state:<10} {source.raw_folder(root)}")
+        state, reason = source.state(root)
+        print(f"{name:<14} {state:<10} {reason or source.raw_folder(root)}")
     return 0
 
 

@@ -81,8 +81,7 @@ class RunStoppedError(Exception):
 
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
-    if args.nproc < 1:
-        raise UsageError(f"--nproc {args.nproc} is not allowed: expected an integer >= 1")
+    check_train_options(args)
     if args.resume is not None:
         return run_resume(args)
     if args.distributed_worker:
@@ -92,6 +91,40 @@ def run_train(args: argparse.Namespace) -> int:
     if args.seeds:
         return run_seeds(args)
     return train_once(args)[0]
+
+
+def check_train_options(args: argparse.Namespace) -> None:
+    """The options that argparse cannot check alone, before anything runs."""
+    if args.nproc < 1:
+        raise UsageError(f"--nproc {args.nproc} is not allowed: expected an integer >= 1")
+    seconds = args.checkpoint_seconds
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"--checkpoint-seconds {seconds} is not allowed: expected a finite "
+                         f"number of seconds >= 0 (0: after every epoch)")
+    if args.seeds is not None:
+        twice = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
+        if twice:
+            raise UsageError(f"--seeds {','.join(map(str, args.seeds))} names seed "
+                             f"{','.join(map(str, twice))} more than once: each seed is one "
+                             f"run, and a repeat would be averaged in twice")
+
+
+def run_folders(args: argparse.Namespace) -> list[Path]:
+    """The run folders ``train --out`` will fill: one per backend and seed."""
+    if args.out is None:
+        return []
+    backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
+    bases = [args.out / f"seed{seed}" for seed in args.seeds] if args.seeds else [args.out]
+    return [base / b if len(backends) == 2 else base for base in bases for b in backends]
+
+
+def claim_run_folders(args: argparse.Namespace) -> None:
+    """Claim every run folder of the command before the first epoch, so that a folder in
+    use or holding someone else's files fails at once, not after hours of training."""
+    from twinmlp.runs import claim_run_folder
+
+    for folder in run_folders(args):
+        claim_run_folder(folder, getattr(args, "overwrite", False))
 
 
 def launch_torchrun(args: argparse.Namespace) -> int:
@@ -154,13 +187,15 @@ def run_seeds(args: argparse.Namespace) -> int:
     """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
     import numpy as np
 
+    data = load_data(args)  # a missing dataset fails before any folder is made
+    claim_run_folders(args)
     results: dict[str, list[float]] = {}
     code, out = 0, args.out
     for seed in args.seeds:
         print(f"--- seed {seed}")
         args.seed = seed
         args.out = None if out is None else out / f"seed{seed}"
-        seed_code, accuracies = train_once(args)
+        seed_code, accuracies = train_once(args, data)
         code = max(code, seed_code)
         for backend, value in accuracies.items():
             results.setdefault(backend, []).append(value)
@@ -171,12 +206,15 @@ def run_seeds(args: argparse.Namespace) -> int:
     return code
 
 
-def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
-    """One ``train`` run of one or both twins; returns the exit code and test accuracies."""
+def train_once(args: argparse.Namespace, data: Dataset | None = None
+               ) -> tuple[int, dict[str, float]]:
+    """One ``train`` run of one or both twins (on ``data``, else the dataset the options
+    name); returns the exit code and test accuracies."""
     copies = getattr(args, "floor_copies", None)
     if copies is not None and copies < 0:  # checked before hours of training, not after
         raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
-    data = load_data(args)
+    data = data or load_data(args)  # a missing dataset fails before any folder is made
+    claim_run_folders(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
@@ -186,15 +224,25 @@ def train_once(args: argparse.Namespace) -> tuple[int, dict[str, float]]:
 
         models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
     print(data.summary())
+    folders = {backend: None if args.out is None else args.out / backend if len(models) == 2
+               else args.out for backend in models}
+    if len(models) == 2 and args.out is not None:
+        # Both halves described before the first epoch, so that --resume on the parent
+        # folder can finish a torch half that Ctrl-C stopped before it began.
+        from twinmlp.runs import write_config
+
+        for backend, model in models.items():
+            device = "cpu" if backend == "numpy" else args.device
+            write_config(folders[backend], run_meta(model, backend, device, data, training),
+                         "pending")
     predictions, histories = {}, {}
     for backend, model in models.items():
         device = "cpu" if backend == "numpy" else args.device
-        folder = None
-        if args.out is not None:
-            folder = args.out / backend if len(models) == 2 else args.out
+        folder = folders[backend]
         predictions[backend] = train_and_report(model, backend, device, data, training, folder,
                                                 args.quiet, histories=histories,
-                                                checkpoint_seconds=args.checkpoint_seconds)
+                                                checkpoint_seconds=args.checkpoint_seconds,
+                                                overwrite=args.overwrite, resume_hint=args.out)
     accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
     if len(models) == 2:
         passed = parity_verdict(models, predictions, histories, data, config, training,
@@ -246,51 +294,90 @@ def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint."""
-    import json
-
-    from twinmlp.checkpoint import LAST, load_train_state
+    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint; a
+    folder holding both twins' run folders (``--backend both``) resumes each."""
+    from twinmlp.runs import claim_run_folder
 
     folder = args.resume
-    try:
-        meta = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        raise UsageError(f"{folder} is not a run folder of twinmlp train --out "
-                         f"(no readable config.json)") from None
-    if meta.get("status") == "finished":
-        print(f"{folder}: this run already finished; nothing to resume")
-        return 0
-    state, _ = load_train_state(folder / LAST)
-    data = load_data(args, name=meta["dataset"])
-    config = ModelConfig(**{**meta["model_config"],
-                            "layer_sizes": tuple(meta["model_config"]["layer_sizes"])})
-    training = TrainConfig(**meta["train_config"])
-    model = make_twin(meta["backend"], config, meta["device"])
-    print(f"{data.summary()}; resuming {folder} after epoch {state.epoch}")
-    train_and_report(model, meta["backend"], meta["device"], data, training, folder, args.quiet,
-                     resume=state, checkpoint_seconds=args.checkpoint_seconds)
+    leaves = [folder]
+    if not (folder / "config.json").exists():
+        halves = [folder / b for b in ("numpy", "torch") if (folder / b / "config.json").exists()]
+        leaves = halves or leaves
+    for leaf in leaves:  # a run still going holds its lock: fail now, not after one half
+        claim_run_folder(leaf, overwrite=True)
+    predictions = {}
+    for leaf in leaves:
+        predictions[leaf.name] = resume_one(leaf, args)
+    if len(leaves) == 2 and leaves != [folder]:
+        _resumed_verdict(leaves)
     return 0
+
+
+def resume_one(folder: Path, args: argparse.Namespace) -> Any:
+    """Resume one run folder (or say it finished); a run stopped before its first epoch
+    checkpoint starts from epoch 0, which gives the same result."""
+    from twinmlp.checkpoint import LAST, load_train_state
+    from twinmlp.runs import check_same_run, read_run_config
+
+    meta, config, training = read_run_config(folder)
+    if meta["status"] == "finished":
+        print(f"{folder}: this run already finished; nothing to resume")
+        return None
+    state = None
+    if (folder / LAST).exists():
+        state, checkpoint_meta = load_train_state(folder / LAST)
+        check_same_run(folder, meta, checkpoint_meta)
+    data = load_data(args, name=meta["dataset"])
+    model = make_twin(meta["backend"], config, meta["device"])
+    epoch = state.epoch if state is not None else 0
+    print(f"{data.summary()}; resuming {folder} after epoch {epoch}")
+    return train_and_report(model, meta["backend"], meta["device"], data, training, folder,
+                            args.quiet, resume=state, checkpoint_seconds=args.checkpoint_seconds,
+                            resume_hint=args.resume)
+
+
+def _resumed_verdict(leaves: list[Path]) -> None:
+    """The parity verdict of a resumed ``--backend both`` run, from its two checkpoints."""
+    from twinmlp.checkpoint import load_checkpoint
+    from twinmlp.parity import compare_twins
+
+    numpy_run, torch_run = (load_checkpoint(leaf) for leaf in leaves)
+    print(compare_twins(numpy_run.params, torch_run.params, numpy_run.test_predictions,
+                        torch_run.test_predictions, numpy_run.meta["dtype"]).line())
+
+
+def run_meta(model: Any, backend: str, device: str, data: Dataset, training: TrainConfig,
+             extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run's ``config.json`` metadata, known before its first epoch."""
+    from twinmlp.runs import run_metadata
+
+    return {**run_metadata(model, backend, device, data, training),
+            "nproc": getattr(model, "world_size", 1), **(extra_meta or {})}
 
 
 def train_and_report(model: Any, backend: str, device: str, data: Dataset,
                      training: TrainConfig, folder: Path | None, quiet: bool,
                      resume: Any = None, extra_meta: dict[str, Any] | None = None,
-                     checkpoint_seconds: float = 10.0,
+                     checkpoint_seconds: float = 10.0, overwrite: bool = False,
+                     resume_hint: Path | None = None,
                      histories: dict[str, Any] | None = None) -> Any:
     """Train one twin (from ``resume`` when given), print its line, fill its run folder;
     returns its test predictions (its history goes into ``histories[backend]`` when
-    given). Raises :class:`RunStoppedError` on Ctrl-C or divergence,
-    after noting it in the run folder (whose epoch checkpoint stays)."""
+    given). Raises :class:`RunStoppedError` on Ctrl-C or divergence, after noting it in
+    the run folder (whose epoch checkpoint stays); any other failure is noted there too
+    (the status never stays "running"), and a file-system failure becomes one line naming
+    the resume command. ``resume_hint`` is the folder that ``--resume`` should be given
+    (the parent of both twins' folders, say)."""
     from twinmlp.parity import to_numpy
-    from twinmlp.runs import finish_run, record_stop, run_metadata, start_run
+    from twinmlp.runs import finish_run, record_stop, start_run
     from twinmlp.shared.trainer import DivergenceError, History
 
-    nproc = getattr(model, "world_size", 1)
-    meta = {**run_metadata(model, backend, device, data, training), "nproc": nproc,
-            **(extra_meta or {})}
+    meta = run_meta(model, backend, device, data, training, extra_meta)
     ranks = f" ×{meta['nproc']} ranks" if meta.get("nproc", 1) > 1 else ""
-    saver = start_run(folder, meta) if folder is not None else None
+    saver = (start_run(folder, meta, fresh=resume is None, overwrite=overwrite)
+             if folder is not None else None)
     latest: dict[str, Any] = {"state": resume, "saved": resume, "at": -math.inf}
+    hint = f"twinmlp train --resume {resume_hint or folder}"
 
     def remember(state: Any) -> None:
         # An epoch checkpoint is an fsync'd file; on fast epochs write one at most every
@@ -304,11 +391,29 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
             saver(state)
             latest["saved"], latest["at"] = state, time.monotonic()
 
+    def history_so_far() -> Any:
+        return latest["state"].history if latest["state"] is not None else History()
+
     started = time.perf_counter()
     try:
         history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
                             verbose=not quiet, resume=resume, on_epoch_end=remember,
                             **training.to_dict())
+        save(latest["state"])
+        if histories is not None:
+            histories[backend] = history
+        seconds = time.perf_counter() - started
+        predictions = to_numpy(model.predict(data.X_test))
+        stop = (f", stopped early, best epoch {history.best_epoch}" if history.stopped_early
+                else "")
+        per_epoch = 1000 * seconds / max(1, history.epochs_run
+                                         - (resume.epoch if resume else 0))
+        print(f"{backend:<5} ({device}, {model.config.dtype}{ranks}): test accuracy "
+              f"{100 * accuracy(data.y_test, predictions):.2f} % "
+              f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
+        if folder is not None:
+            finish_run(folder, model, meta, data, history, seconds)
+            print(f"      run folder: {folder}")
     except DivergenceError as error:
         if folder is not None:
             save(error.last_good)
@@ -321,21 +426,29 @@ def train_and_report(model: Any, backend: str, device: str, data: Dataset,
         if folder is None:
             raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
         save(state)
-        record_stop(folder, meta, f"interrupted after epoch {done}",
-                    state.history if state is not None else History())
-        raise RunStoppedError(f"interrupted after epoch {done}; resume with: twinmlp train "
-                              f"--resume {folder}", 130) from None
-    save(latest["state"])
-    if histories is not None:
-        histories[backend] = history
-    seconds = time.perf_counter() - started
-    predictions = to_numpy(model.predict(data.X_test))
-    stop = f", stopped early, best epoch {history.best_epoch}" if history.stopped_early else ""
-    per_epoch = 1000 * seconds / max(1, history.epochs_run - (resume.epoch if resume else 0))
-    print(f"{backend:<5} ({device}, {model.config.dtype}{ranks}): test accuracy "
-          f"{100 * accuracy(data.y_test, predictions):.2f} % "
-          f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
-    if folder is not None:
-        finish_run(folder, model, meta, data, history, seconds)
-        print(f"      run folder: {folder}")
+        record_stop(folder, meta, f"interrupted after epoch {done}", history_so_far())
+        raise RunStoppedError(f"interrupted after epoch {done}; resume with: {hint}",
+                              130) from None
+    except TwinMLPError as error:  # a full disk, say: told in one line, status noted
+        if folder is None:
+            raise
+        _note_failure(folder, meta, f"failed: {error}", history_so_far())
+        raise type(error)(f"{error}; the run's last checkpointed epoch is in {folder}: "
+                          f"after fixing that, resume with: {hint}") from error
+    except Exception as error:  # a bug: noted in the folder, and it keeps its traceback
+        if folder is not None:
+            _note_failure(folder, meta, f"failed: {type(error).__name__}: {error}",
+                          history_so_far())
+        raise
     return predictions
+
+
+def _note_failure(folder: Path, meta: dict[str, Any], status: str, history: Any) -> None:
+    """Mark the run failed; when even that write fails (the same full disk), the first
+    failure is the one to report, so this one is dropped."""
+    from twinmlp.runs import record_stop
+
+    try:
+        record_stop(folder, meta, status, history)
+    except TwinMLPError:
+        pass
