@@ -83,3 +83,18 @@ def check_state(state: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.
             raise TwinMLPError(f"state dict entry {name!r} must hold finite floats")
         out[name] = value
     return out
+
+
+def check_fits_dtype(X: np.ndarray, dtype: Any, name: str = "X") -> None:
+    """``X`` (finite, as checked by :func:`check_features`) must stay finite when cast to
+    the model's ``dtype``: float64 values beyond float32's range would become infinity
+    in a float32 model, and its outputs NaN."""
+    target = np.dtype(dtype)
+    X = np.asarray(X)
+    if X.dtype.kind != "f" or X.size == 0 or np.finfo(X.dtype).max <= np.finfo(target).max:
+        return
+    peak = float(np.max(np.abs(X)))
+    if peak > np.finfo(target).max:
+        raise TwinMLPError(f"{name} holds values up to {peak:.3g}, beyond the range of the "
+                           f"model's {target.name} (±{np.finfo(target).max:.3g}): scale the "
+                           f"input (e.g. StandardScaler) or use dtype='float64'")

@@ -116,7 +116,7 @@ def write_set(folder: Path, write: Callable[[Path], object]) -> list[Path]:
 
     Nothing in ``folder`` changes until every file is written, so a failed write (disk
     full) leaves the old set; the moves (renames in one folder, microseconds) run with
-    SIGINT held back, so Ctrl-C leaves the old set or the new one, never a mixture.
+    Ctrl-C held back, so it leaves the old set or the new one, never a mixture.
     """
     folder = ensure_folder(Path(folder))
     with fs_errors(folder, "write into"):
@@ -139,17 +139,24 @@ def write_set(folder: Path, write: Callable[[Path], object]) -> list[Path]:
 
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
-    """Hold SIGINT back inside the block (delivered after it); a no-op off the main
-    thread or where signal masks do not exist."""
+    """Hold Ctrl-C back inside the block and deliver it after. (A signal mask would not
+    do: the kernel hands a process's SIGINT to any thread that does not block it, and
+    Python then raises in the main thread anyway.) A no-op off the main thread."""
+    received: list[int] = []
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    except (AttributeError, ValueError, OSError):
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: only it may set handlers
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
 
 
 def _fsync_file(path: Path) -> None:

@@ -9,16 +9,19 @@ epoch with its optimizer state. No scaling is done here: put a ``StandardScaler`
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.trainer import History, TrainState
+from twinmlp.shared.trainer import DivergenceError, History, TrainState
+from twinmlp.shared.validation import check_fits_dtype
 from twinmlp.twins import make_twin
 
 
@@ -30,8 +33,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
     backend : {"numpy", "torch"}
     device : str
         torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ignored by numpy.
-    hidden_layer_sizes : tuple of int
-        Widths of the hidden layers.
+    hidden_layer_sizes : int or tuple of int
+        Widths of the hidden layers (an int: one hidden layer, as scikit-learn's).
     activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu"}
     leaky_alpha : float
         Negative slope of ``leaky_relu``.
@@ -50,7 +53,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, backend: str = "numpy", device: str = "cpu",
-                 hidden_layer_sizes: tuple[int, ...] = (100,), activation: str = "relu",
+                 hidden_layer_sizes: int | tuple[int, ...] = (100,), activation: str = "relu",
                  leaky_alpha: float = 0.01, init: str = "he_normal", dtype: str = "float64",
                  optimizer: str = "adam", lr: float = 1e-3, batch_size: int = 200,
                  epochs: int = 200, weight_decay: float = 0.0, momentum: float = 0.9,
@@ -85,6 +88,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> TwinMLPClassifier:
         """Train from scratch on ``X`` (n, features) and labels ``y`` of any type."""
         X, y = validate_data(self, X, y, dtype=np.float64)
+        check_fits_dtype(X, self.dtype)
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
         self._start(X.shape[1])
@@ -95,6 +99,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         """One more epoch over ``X``, ``y``; the first call needs ``classes`` (all labels)."""
         first = not hasattr(self, "classes_")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
+        check_fits_dtype(X, self.dtype)
         check_classification_targets(y)
         if first:
             if classes is None:
@@ -102,6 +107,10 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                                  "labels")
             self.classes_ = unique_labels(classes)
             self._start(X.shape[1])
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise TwinMLPError(f"classes={unique_labels(classes).tolist()} differs from the "
+                               f"first partial_fit call's {self.classes_.tolist()}: the "
+                               f"classes are fixed by the first call (use fit to start over)")
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
             raise TwinMLPError(f"y holds labels {unknown.tolist()} that are not in classes_ "
@@ -115,6 +124,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
+        check_fits_dtype(X, self.dtype)
         return to_numpy(self.model_.predict_proba(X)).astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -128,7 +138,9 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise TwinMLPError(f"{type(self).__name__} needs at least 2 classes in y, got "
                              f"{len(self.classes_)} class")
-        layers = (n_features, *tuple(self.hidden_layer_sizes), len(self.classes_))
+        hidden = self.hidden_layer_sizes
+        hidden = (hidden,) if np.ndim(hidden) == 0 else tuple(hidden)  # as scikit-learn
+        layers = (n_features, *hidden, len(self.classes_))
         config = ModelConfig(layers, self.activation, self.leaky_alpha, self.init, self.dtype,
                              self.random_state)
         self.model_ = make_twin(self.backend, config, self.device)
@@ -156,9 +168,50 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                              beta2=self.beta2, eps=self.eps, schedule=self.schedule,
                              dropout=self.dropout, seed=self.random_state)
         states: list[TrainState] = []
-        history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
-                                  on_epoch_end=states.append, **config.to_dict())
+        try:
+            history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
+                                      on_epoch_end=states.append, **config.to_dict())
+        except DivergenceError as error:
+            self._blame_input(X, error)
+            raise
         self._state = states[-1] if states else self._state
         self.n_epochs_ = history.epochs_run
         self.loss_curve_ = list(history.train_loss)
+        self._warn_if_blown_up()
+
+    #: A training loss this many times the first epoch's means the steps overshoot.
+    BLOWN_UP = 10.0
+    #: Inputs larger than this are not standardised; they, not the step, may be at fault.
+    UNSCALED = 1e4
+
+    def _blame_input(self, X: np.ndarray, error: DivergenceError) -> None:
+        """Raise instead of ``error`` when the input, not the learning rate, is to blame:
+        the initial parameters already give non-finite outputs on it, or it is far from
+        standardised."""
+        from twinmlp.parity import to_numpy
+
+        peak = float(np.max(np.abs(X)))
+        if error.last_good.epoch == 0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                first = to_numpy(self.model_.predict_proba(X))
+            if not np.all(np.isfinite(first)):
+                raise TwinMLPError(
+                    f"X overflows the model's {self.dtype} arithmetic (values up to "
+                    f"{peak:.3g}): the outputs are not finite even before training; scale "
+                    f"the input (StandardScaler) — the learning rate is not to blame"
+                ) from None
+        if peak > self.UNSCALED:
+            raise TwinMLPError(f"{error}; but X holds values up to {peak:.3g}: scale the input "
+                               f"(StandardScaler) first, it is the likelier cause") from None
+
+    def _warn_if_blown_up(self) -> None:
+        """A loss that rose by :attr:`BLOWN_UP` times while the weights grew is reported
+        (ConvergenceWarning): the learning rate is too large, though nothing overflowed."""
+        losses = self._state.history.train_loss
+        if len(losses) >= 2 and losses[-1] > self.BLOWN_UP * max(losses[0], 1e-12):
+            largest = max(float(np.max(np.abs(v))) for v in self._state.params.values())
+            warnings.warn(f"training loss rose from {losses[0]:.3g} to {losses[-1]:.3g} and "
+                          f"the largest weight is {largest:.3g}: lr={self.lr} is too large "
+                          f"for this problem; try a smaller one", ConvergenceWarning,
+                          stacklevel=3)
 

@@ -1,0 +1,452 @@
+"""File-system failures and run folders (issue 14): a bad ``--out`` fails before the
+computing, with one line naming the path and the fix; results are written as a set; a
+run folder belongs to one run (lock), refuses others' files, never stays "running" after
+a failure the program survived, loses its stale temporaries, and ``--resume`` refuses an
+epoch checkpoint of another run."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from twinmlp import files
+from twinmlp.checkpoint import FILENAME, LAST, load_train_state
+from twinmlp.cli import main
+from twinmlp.files import FileSystemError, write_set
+from twinmlp.runs import LOCK
+
+QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def config(folder: Path) -> dict:
+    return json.loads((folder / "config.json").read_text())
+
+
+@pytest.fixture
+def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command reaches its long computation."""
+    from twinmlp.shared import trainer
+
+    from twinmlp import bench, drift
+
+    def reached(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command computed before checking where it writes")
+
+    monkeypatch.setattr(drift, "lockstep", reached)
+    monkeypatch.setattr(bench, "run_bench", reached)
+    monkeypatch.setattr(trainer, "train", reached)
+
+
+@pytest.fixture
+def refusing(monkeypatch: pytest.MonkeyPatch):
+    """Make writes under a folder fail with an injected ``OSError`` (root ignores chmod,
+    so a read-only folder or a full disk is simulated where twinmlp creates files)."""
+    real = files.tempfile.mkstemp
+    real_mkdtemp = files.tempfile.mkdtemp
+
+    def make(folder: Path, code: int = errno.EROFS) -> None:
+        def refuse(*args: object, dir: str | None = None, **kwargs: object):
+            if dir is not None and Path(dir).resolve().is_relative_to(folder.resolve()):
+                raise OSError(code, os.strerror(code))
+            return real(*args, dir=dir, **kwargs)
+
+        def refuse_dir(*args: object, dir: str | None = None, **kwargs: object):
+            if dir is not None and Path(dir).resolve().is_relative_to(folder.resolve()):
+                raise OSError(code, os.strerror(code))
+            return real_mkdtemp(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(files.tempfile, "mkdtemp", refuse_dir)
+
+    return make
+
+
+# --- bug 1: --out that cannot be written, before the computing ---
+
+@pytest.mark.parametrize("command", [
+    QUICK,
+    ["parity", "--epochs", "1", "--quiet"],
+    ["bench", "--dataset", "digits", "--hidden", "8", "--batch-sizes", "64", "--repeats", "1",
+     "--warmup", "0", "--no-anchors", "--backends", "numpy", "--quiet"],
+], ids=["train", "parity", "bench"])
+@pytest.mark.parametrize("where", ["a file", "under a file", "read-only", "full"])
+def test_an_unwritable_out_fails_at_once_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], no_computing: None, refusing,
+        command: list[str], where: str) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine")
+    out = {"a file": blocker, "under a file": blocker / "run"}.get(where, tmp_path / "out")
+    if where in ("read-only", "full"):
+        out.mkdir()
+        refusing(out, errno.EROFS if where == "read-only" else errno.ENOSPC)
+    assert main([*command, "--out", str(out)]) == 2
+    err = one_error_line(capsys)
+    expected = {"a file": f"{blocker} is a file, not a folder: choose another path",
+                "under a file": "a part of the path is a file, not a folder",
+                "read-only": "the file system is read-only: choose a writable place",
+                "full": "the disk is full: free some space"}[where]
+    assert expected in err and str(out) in err
+    assert blocker.read_text() == "mine"
+
+
+def test_resume_in_a_read_only_folder_is_one_line(tmp_path: Path, refusing,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*QUICK, "--out", str(tmp_path / "run")]) == 0
+    (tmp_path / "run" / "config.json").write_text(
+        json.dumps({**config(tmp_path / "run"), "status": "interrupted after epoch 3"}))
+    capsys.readouterr()
+    refusing(tmp_path / "run")
+    assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "the file system is read-only" in one_error_line(capsys)
+
+
+def test_a_full_disk_at_the_end_leaves_a_failed_run_that_resumes_identically(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Bug 1: ENOSPC while writing curves.png left "running" and a traceback, and
+    --resume hit the same traceback."""
+    from twinmlp import runs
+
+    assert main([*QUICK, "--out", str(tmp_path / "whole")]) == 0
+    real = runs.plot_curves
+
+    def disk_full(history: object, path: Path, title: str) -> None:
+        def write(temporary: Path) -> None:
+            temporary.write_bytes(b"\x89PNG half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        files.atomic_write_with(path, write)
+
+    monkeypatch.setattr(runs, "plot_curves", disk_full)
+    run = tmp_path / "run"
+    capsys.readouterr()
+    assert main([*QUICK, "--out", str(run)]) == 2
+    err = one_error_line(capsys)
+    assert f"cannot write {run / 'curves.png'}: the disk is full: free some space" in err
+    assert f"resume with: twinmlp train --resume {run}" in err
+    assert config(run)["status"].startswith("failed: cannot write")
+    assert not [p for p in run.iterdir() if p.name.startswith(".curves.")]  # no half file
+    monkeypatch.setattr(runs, "plot_curves", real)
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert config(run)["status"] == "finished"
+    assert (run / FILENAME).read_bytes() == (tmp_path / "whole" / FILENAME).read_bytes()
+
+
+def test_a_failure_the_program_survives_never_leaves_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug keeps its traceback, but the run folder says it failed."""
+    from twinmlp import runs
+
+    def bug(*args: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(runs, "plot_confusion", bug)
+    with pytest.raises(ZeroDivisionError):
+        main([*QUICK, "--out", str(tmp_path / "run")])
+    assert config(tmp_path / "run")["status"] == "failed: ZeroDivisionError: a bug"
+
+
+# --- results as a set ---
+
+def test_write_set_keeps_the_old_set_when_a_write_fails(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("old")
+    (tmp_path / "a.png").write_text("old")
+
+    def write(folder: Path) -> None:
+        (folder / "a.json").write_text("new")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(FileSystemError, match=f"cannot write into {tmp_path}: the disk is"):
+        write_set(tmp_path, write)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.json": "old",
+                                                                   "a.png": "old"}
+
+
+def test_write_set_holds_ctrl_c_back_until_the_whole_set_is_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weak spot: Ctrl-C during bench/parity's final writes left new JSON beside old PNG."""
+    for name in ("a.json", "a.png"):
+        (tmp_path / name).write_text("old")
+    real_replace = os.replace
+
+    def replace_then_interrupt(source: str, target: str) -> None:
+        real_replace(source, target)
+        os.kill(os.getpid(), signal.SIGINT)  # arrives between the two renames
+
+    monkeypatch.setattr(files.os, "replace", replace_then_interrupt)
+
+    def write(folder: Path) -> None:
+        for name in ("a.json", "a.png"):
+            (folder / name).write_text("new")
+
+    with pytest.raises(KeyboardInterrupt):
+        write_set(tmp_path, write)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.json": "new",
+                                                                   "a.png": "new"}
+
+
+def test_parity_writes_its_pair_through_a_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from twinmlp import plots
+
+    out = tmp_path / "parity"
+    out.mkdir()
+    (out / "drift.csv").write_text("old")
+    (out / "drift.png").write_text("old")
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plots, "plot_drift", full)
+    assert main(["parity", "--epochs", "1", "--layers", "64,4,10", "--quiet", "--out",
+                 str(out)]) == 2
+    assert "the disk is full" in one_error_line(capsys)
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"drift.csv": "old",
+                                                              "drift.png": "old"}
+
+
+# --- bug 7 and 8: one run per folder, nobody else's files replaced ---
+
+def test_a_folder_holding_a_users_files_is_refused_unless_overwrite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "config.json").write_text('{"my": "settings"}')
+    (out / "history.csv").write_text("my,history\n")
+    (out / "notes.txt").write_text("keep me")
+    assert main([*QUICK, "--out", str(out)]) == 2
+    err = one_error_line(capsys)
+    assert (f"{out} holds files twinmlp did not write (notes.txt, config.json, history.csv)"
+            in err and "--overwrite" in err)
+    assert (out / "config.json").read_text() == '{"my": "settings"}'
+    assert main([*QUICK, "--out", str(out), "--overwrite"]) == 0
+    assert config(out)["status"] == "finished" and (out / "notes.txt").read_text() == "keep me"
+    capsys.readouterr()
+    assert main([*QUICK, "--out", str(out), "--seed", "1"]) == 2  # notes.txt is still there
+
+
+def test_rerunning_into_a_run_folder_of_its_own_is_fine(tmp_path: Path) -> None:
+    assert main([*QUICK, "--out", str(tmp_path / "run")]) == 0
+    assert main([*QUICK, "--out", str(tmp_path / "run"), "--seed", "1"]) == 0
+    assert config(tmp_path / "run")["model_config"]["seed"] == 1
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "twinmlp", *args]
+
+
+LONG = ["train", "--backend", "numpy", "--epochs", "40", "--batch-size", "256",
+        "--patience", "none", "--checkpoint-seconds", "0", "--quiet"]
+
+
+@pytest.mark.slow
+def test_two_trains_into_one_folder_the_second_fails_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bug 7: both "succeeded" into one folder, mixing their files, and --resume said
+    "already finished". Now the second fails at once (the first is paused meanwhile, so
+    it is surely mid-run), and the first finishes with files all of its own."""
+    from twinmlp.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    first = subprocess.Popen(cli(*LONG, "--out", str(run)), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / LAST).exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.02)
+        first.send_signal(signal.SIGSTOP)
+        second = subprocess.run(cli(*LONG, "--seed", "7", "--out", str(run)),
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert second.returncode == 2
+        assert second.stderr == (f"twinmlp: error: run folder {run} is in use by another "
+                                 f"twinmlp process (pid {first.pid}): wait for it to end, or "
+                                 f"choose another folder\n")
+        assert main(["train", "--resume", str(run), "--quiet"]) == 2
+        assert "is in use by another twinmlp process" in one_error_line(capsys)
+        first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert config(run)["status"] == "finished"
+    assert config(run)["model_config"]["seed"] == 0
+    assert load_checkpoint(run).meta["model_config"]["seed"] == 0
+    assert load_train_state(run / LAST)[1]["model_config"]["seed"] == 0
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert "this run already finished" in capsys.readouterr().out
+
+
+def test_the_lock_is_released_when_the_command_ends(tmp_path: Path) -> None:
+    assert main([*QUICK, "--out", str(tmp_path / "run")]) == 0
+    # another process can take it now
+    probe = subprocess.run(
+        [sys.executable, "-c", "import fcntl, os, sys; h = os.open(sys.argv[1], os.O_RDWR); "
+         "fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)", str(tmp_path / "run" / LOCK)],
+        check=False)
+    assert probe.returncode == 0
+
+
+# --- weak spots of --resume ---
+
+def interrupted_run(tmp_path: Path, name: str, *extra: str) -> Path:
+    run = tmp_path / name
+    assert main([*QUICK, "--out", str(run), *extra]) == 0
+    (run / FILENAME).unlink()
+    (run / "config.json").write_text(json.dumps({**config(run), "status": "interrupted"}))
+    return run
+
+
+def test_resume_refuses_an_epoch_checkpoint_of_another_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ours = interrupted_run(tmp_path, "ours")
+    theirs = interrupted_run(tmp_path, "theirs", "--lr", "0.02")
+    (ours / LAST).write_bytes((theirs / LAST).read_bytes())
+    capsys.readouterr()
+    assert main(["train", "--resume", str(ours), "--quiet"]) == 2
+    err = one_error_line(capsys)
+    assert (f"{ours / LAST} belongs to another run: its train_config.lr is 0.02 but "
+            f"{ours / 'config.json'} says 0.05; not resuming" in err)
+
+
+def test_resume_removes_the_temporary_files_a_killed_run_left(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = interrupted_run(tmp_path, "run")
+    stale = [run / ".last.k2j4h5.safetensors", run / ".config.abc123.json"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert not any(path.exists() for path in stale)
+    assert config(run)["status"] == "finished"
+
+
+@pytest.mark.parametrize("edit", ["key removed", "a list", "unknown key", "wrong type",
+                                  "bad value"])
+def test_a_hand_edited_config_json_is_one_line_naming_file_and_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str) -> None:
+    """Bug 5 and the 'lrr' weak spot."""
+    run = interrupted_run(tmp_path, "run")
+    meta = config(run)
+    if edit == "key removed":
+        del meta["model_config"]
+        expected = "the metadata lacks key 'model_config'"
+    elif edit == "a list":
+        meta = [meta]
+        expected = "the metadata must be a JSON object, got list"
+    elif edit == "unknown key":
+        meta["train_config"]["lrr"] = meta["train_config"].pop("lr")
+        expected = "train_config holds unknown key 'lrr'; expected keys: epochs, batch_size"
+    elif edit == "wrong type":
+        meta["backend"] = 3
+        expected = "backend must be a JSON str, got int"
+    else:
+        meta["train_config"]["lr"] = -1
+        expected = "train_config: TrainConfig.lr = -1 is not allowed"
+    (run / "config.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = one_error_line(capsys)
+    assert f"{run / 'config.json'}: {expected}" in err
+
+
+# --- Ctrl-C with --backend both ---
+
+def test_ctrl_c_in_the_numpy_half_resumes_both_halves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Weak spot: the message suggested resuming the numpy half only."""
+    from twinmlp import runs
+
+    calls = []
+    real = runs.save_train_state
+
+    def interrupt_once(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(*args)
+
+    monkeypatch.setattr(runs, "save_train_state", interrupt_once)
+    out = tmp_path / "both"
+    both = ["train", "--epochs", "3", "--lr", "0.05", "--checkpoint-seconds", "0", "--quiet"]
+    assert main([*both, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"resume with: twinmlp train --resume {out}\n" in err
+    assert config(out / "torch")["status"] == "pending"
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "numpy (cpu" in printed and "torch (cpu" in printed and "parity" in printed.lower()
+    assert config(out / "numpy")["status"] == config(out / "torch")["status"] == "finished"
+    assert load_train_state(out / "torch" / LAST)[0].epoch == 3
+
+
+# --- options checked before anything runs ---
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--checkpoint-seconds", "nan"], "--checkpoint-seconds nan is not allowed: expected a "
+                                      "finite number of seconds >= 0"),
+    (["--checkpoint-seconds", "-1"], "--checkpoint-seconds -1.0 is not allowed"),
+    (["--seeds", "0,1,0"], "--seeds 0,1,0 names seed 0 more than once"),
+])
+def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
+                               no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*QUICK, *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--devices", "numpy"], "--devices 'numpy' is not a torch device"),
+    (["--backends", "cpu"], "--backends 'cpu' is not a twin"),
+    (["--backends", ""], "--backends is empty"),
+    (["--samples", "-5"], "--samples -5 is not allowed"),
+    (["--samples", "0"], "--samples 0 is not allowed"),
+    (["--dataset", "digits", "--scaling", "0"], "--scaling 0 is not allowed"),
+    (["--dataset", "digits", "--scaling", "2,2"], "--scaling 2,2 is not allowed"),
+    (["--scaling", "2"], "--scaling trains through twinmlp train"),
+    (["--hidden", "0"], "--hidden 0 is not allowed"),
+])
+def test_bench_options_refused_before_anything_runs(
+        args: list[str], message: str, tmp_path: Path, no_computing: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Bug 6 and the bench weak spots."""
+    assert main(["bench", *args, "--out", str(tmp_path / "bench")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "bench").exists()
+
+
+def read_only_tmpfs(path: Path) -> bool:
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def test_a_real_read_only_file_system(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The injected errors above, once for real where a tmpfs can be mounted (root
+    ignores permission bits, not a read-only mount)."""
+    mount = tmp_path / "ro"
+    if not read_only_tmpfs(mount):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert main([*QUICK, "--out", str(mount / "run")]) == 2
+        err = one_error_line(capsys)
+        assert f"cannot create the run folder {mount / 'run'}: the file system is read-only" in err
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
