@@ -91,10 +91,11 @@ def check_fits_dtype(X: np.ndarray, dtype: Any, name: str = "X") -> None:
     in a float32 model, and its outputs NaN."""
     target = np.dtype(dtype)
     X = np.asarray(X)
-    if X.dtype.kind != "f" or X.size == 0 or np.finfo(X.dtype).max <= np.finfo(target).max:
+    largest = float(np.finfo(target).max)  # a Python float: compare in float64, not float32
+    if X.dtype.kind != "f" or X.size == 0 or float(np.finfo(X.dtype).max) <= largest:
         return
     peak = float(np.max(np.abs(X)))
-    if peak > np.finfo(target).max:
+    if peak > largest:
         raise TwinMLPError(f"{name} holds values up to {peak:.3g}, beyond the range of the "
-                           f"model's {target.name} (±{np.finfo(target).max:.3g}): scale the "
-                           f"input (e.g. StandardScaler) or use dtype='float64'")
+                           f"model's {target.name} (±{largest:.3g}): scale the input (e.g. "
+                           f"StandardScaler) or use dtype='float64'")

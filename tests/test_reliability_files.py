@@ -347,13 +347,13 @@ def test_a_hand_edited_config_json_is_one_line_naming_file_and_key(
         expected = "the metadata lacks key 'model_config'"
     elif edit == "a list":
         meta = [meta]
-        expected = "the metadata must be a JSON object, got list"
+        expected = "the metadata must be a JSON object, got array"
     elif edit == "unknown key":
         meta["train_config"]["lrr"] = meta["train_config"].pop("lr")
         expected = "train_config holds unknown key 'lrr'; expected keys: epochs, batch_size"
     elif edit == "wrong type":
         meta["backend"] = 3
-        expected = "backend must be a JSON str, got int"
+        expected = "backend must be a JSON string, got integer"
     else:
         meta["train_config"]["lr"] = -1
         expected = "train_config: TrainConfig.lr = -1 is not allowed"
@@ -450,3 +450,85 @@ def test_a_real_read_only_file_system(tmp_path: Path,
         assert f"cannot create the run folder {mount / 'run'}: the file system is read-only" in err
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+# --- forged checkpoint metadata (bug 5, and predictions of the wrong length) ---
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("finished") / "run"
+    assert main([*QUICK, "--out", str(run)]) == 0
+    return run
+
+
+def forge(path: Path, source: Path, change) -> None:
+    """Rewrite ``source``'s checkpoint with ``change(meta)`` as metadata and a valid
+    checksum (``change`` may return any JSON value)."""
+    from safetensors.numpy import load, save
+
+    from twinmlp.checkpoint import _safetensors_metadata, checksum
+
+    data = source.read_bytes()
+    tensors = load(data)
+    meta = change(json.loads(_safetensors_metadata(data)["twinmlp"]))
+    if isinstance(meta, dict):
+        meta["checksum"] = checksum(tensors, meta)
+    path.write_bytes(save(tensors, metadata={"twinmlp": json.dumps(meta)}))
+
+
+def without(key: str):
+    return lambda meta: {k: v for k, v in meta.items() if k != key}
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda meta: [meta], "the metadata must be a JSON object, got array"),
+    (lambda meta: "twinmlp", "the metadata must be a JSON object, got string"),
+    (without("backend"), "the metadata lacks key 'backend'"),
+    (lambda meta: {**meta, "backend": "jax"}, "backend 'jax' is not one of numpy, torch"),
+    (lambda meta: {**meta, "model_config": [64, 32, 10]},
+     "model_config must be a JSON object, got array"),
+    (lambda meta: {**meta, "model_config": {**meta["model_config"], "widht": 3}},
+     "model_config holds unknown key 'widht'"),
+], ids=["list", "string", "no backend", "backend jax", "model_config list", "unknown key"])
+def test_evaluate_refuses_forged_metadata_naming_the_key(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], change,
+        expected: str) -> None:
+    path = tmp_path / "forged.safetensors"
+    forge(path, finished / FILENAME, change)
+    assert main(["evaluate", str(path)]) == 2
+    assert f"checkpoint {path}: {expected}" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda state: {k: v for k, v in state.items() if k != "history"},
+     "train_state lacks key 'history'"),
+    (lambda state: {**state, "epoch": "3"}, "train_state.epoch has the wrong type"),
+    (lambda state: {**state, "history": {**state["history"], "lr": [0.1]}},
+     "train_state.history.lr must be a list of 3 numbers"),
+    (lambda state: [state], "train_state must be a JSON object, got array"),
+], ids=["no history", "epoch string", "short history", "list"])
+def test_resume_refuses_a_forged_train_state(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], change, expected: str) -> None:
+    run = interrupted_run(tmp_path, "run")
+    forge(run / LAST, run / LAST, lambda meta: {**meta,
+                                                "train_state": change(meta["train_state"])})
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    assert f"checkpoint {run / LAST}: {expected}" in one_error_line(capsys)
+
+
+def test_evaluate_names_predictions_of_the_wrong_length(
+        finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Weak spot: "operands could not be broadcast"."""
+    from safetensors.numpy import load
+
+    from twinmlp.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+
+    good: Checkpoint = load_checkpoint(finished)
+    params = {k.removeprefix("params."): v for k, v in load((finished / FILENAME).read_bytes()
+                                                            ).items() if k.startswith("params.")}
+    path = tmp_path / "short.safetensors"
+    save_checkpoint(path, params, good.meta, good.scaler, good.test_predictions[:5])
+    assert main(["evaluate", str(path)]) == 2
+    assert (f"checkpoint {path}: test_predictions holds 5 predictions but the digits test set "
+            f"has 360 rows" in one_error_line(capsys))

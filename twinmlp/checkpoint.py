@@ -63,6 +63,13 @@ class Checkpoint:
 REQUIRED_META = {"model_config": dict, "backend": str, "device": str, "dtype": str,
                  "dataset": str}
 BACKENDS = ("numpy", "torch")
+_JSON_NAMES = {dict: "object", list: "array", str: "string", int: "integer", float: "number",
+               bool: "boolean", type(None): "null"}
+
+
+def _json_name(value: Any) -> str:
+    """What a JSON reader calls the type of ``value``."""
+    return _JSON_NAMES.get(type(value), type(value).__name__)
 
 
 def config_from_dict(cls: type, value: Any, source: str, key: str) -> Any:
@@ -71,7 +78,7 @@ def config_from_dict(cls: type, value: Any, source: str, key: str) -> Any:
     or missing or a value is refused."""
     if not isinstance(value, dict):
         raise CheckpointError(f"{source}: {key} must be a JSON object, got "
-                              f"{type(value).__name__}")
+                              f"{_json_name(value)}")
     fields = {field.name: field for field in dataclasses.fields(cls)}
     unknown = sorted(set(value) - set(fields))
     if unknown:
@@ -95,13 +102,13 @@ def check_meta(meta: Any, source: str) -> dict[str, Any]:
     type; messages name ``source`` and the key."""
     if not isinstance(meta, dict):
         raise CheckpointError(f"{source}: the metadata must be a JSON object, got "
-                              f"{type(meta).__name__}")
+                              f"{_json_name(meta)}")
     for key, kind in REQUIRED_META.items():
         if key not in meta:
             raise CheckpointError(f"{source}: the metadata lacks key {key!r}")
         if not isinstance(meta[key], kind):
-            raise CheckpointError(f"{source}: {key} must be a JSON {kind.__name__}, got "
-                                  f"{type(meta[key]).__name__}")
+            raise CheckpointError(f"{source}: {key} must be a JSON {_JSON_NAMES[kind]}, got "
+                                  f"{_json_name(meta[key])}")
     if meta["backend"] not in BACKENDS:
         raise CheckpointError(f"{source}: backend {meta['backend']!r} is not one of "
                               f"{', '.join(BACKENDS)}")
@@ -170,7 +177,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
                               f"({type(error).__name__}: {str(error)[:120]})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint {path}: the metadata must be a JSON object, got "
-                              f"{type(meta).__name__}")
+                              f"{_json_name(meta)}")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path} has format version {version!r}; this "
@@ -247,7 +254,7 @@ def _check_train_state(record: Any, source: str) -> None:
                 "history": lambda v: isinstance(v, dict)}
     if not isinstance(record, dict):
         raise CheckpointError(f"{source}: train_state must be a JSON object, got "
-                              f"{type(record).__name__}")
+                              f"{_json_name(record)}")
     for key, ok in expected.items():
         if key not in record:
             raise CheckpointError(f"{source}: train_state lacks key {key!r}")

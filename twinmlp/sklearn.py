@@ -201,17 +201,22 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"the input (StandardScaler) — the learning rate is not to blame"
                 ) from None
         if peak > self.UNSCALED:
-            raise TwinMLPError(f"{error}; but X holds values up to {peak:.3g}: scale the input "
-                               f"(StandardScaler) first, it is the likelier cause") from None
+            what = str(error).replace(" (try a smaller learning rate)", "")
+            raise TwinMLPError(f"{what}; X holds values up to {peak:.3g}, far from "
+                               f"standardised: scale the input (StandardScaler) first, it is "
+                               f"more likely to blame than the learning rate") from None
 
     def _warn_if_blown_up(self) -> None:
-        """A loss that rose by :attr:`BLOWN_UP` times while the weights grew is reported
-        (ConvergenceWarning): the learning rate is too large, though nothing overflowed."""
+        """A training loss that rose to :attr:`BLOWN_UP` times the first epoch's is
+        reported (ConvergenceWarning): the steps overshoot, the learning rate is too large,
+        though nothing overflowed (the weights grow huge, and the loss may later drop to
+        0 on separable data, which is no cure)."""
         losses = self._state.history.train_loss
-        if len(losses) >= 2 and losses[-1] > self.BLOWN_UP * max(losses[0], 1e-12):
+        peak = int(np.argmax(losses)) if losses else 0
+        if peak > 0 and losses[peak] > self.BLOWN_UP * max(losses[0], 1e-12):
             largest = max(float(np.max(np.abs(v))) for v in self._state.params.values())
-            warnings.warn(f"training loss rose from {losses[0]:.3g} to {losses[-1]:.3g} and "
-                          f"the largest weight is {largest:.3g}: lr={self.lr} is too large "
-                          f"for this problem; try a smaller one", ConvergenceWarning,
-                          stacklevel=3)
+            warnings.warn(f"training loss rose from {losses[0]:.3g} to {losses[peak]:.3g} "
+                          f"(epoch {peak + 1}) and the largest weight is {largest:.3g}: "
+                          f"lr={self.lr} is too large for this problem; try a smaller one",
+                          ConvergenceWarning, stacklevel=3)
 
