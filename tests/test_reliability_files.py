@@ -532,3 +532,18 @@ def test_evaluate_names_predictions_of_the_wrong_length(
     assert main(["evaluate", str(path)]) == 2
     assert (f"checkpoint {path}: test_predictions holds 5 predictions but the digits test set "
             f"has 360 rows" in one_error_line(capsys))
+
+
+def test_seeds_claim_every_folder_before_the_first_seed_trains(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "seeds"
+    (out / "seed1").mkdir(parents=True)
+    (out / "seed1" / "notes.txt").write_text("mine")
+    assert main([*QUICK, "--seeds", "0,1", "--out", str(out)]) == 2
+    assert f"{out / 'seed1'} holds files twinmlp did not write (notes.txt)" in one_error_line(
+        capsys)
+    assert not (out / "seed0" / FILENAME).exists()
+    (out / "seed1" / "notes.txt").unlink()
+    assert main([*QUICK, "--seeds", "0,1", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["seed0", "seed1"]
+    assert {p.name for p in (out / "seed0").iterdir()} >= {FILENAME, "config.json"}

@@ -109,22 +109,23 @@ def check_train_options(args: argparse.Namespace) -> None:
                              f"run, and a repeat would be averaged in twice")
 
 
-def run_folders(args: argparse.Namespace) -> list[Path]:
-    """The run folders ``train --out`` will fill: one per backend and seed."""
-    if args.out is None:
+def run_folders(out: Path | None, backend: str, seeds: list[int] | None = None
+                ) -> list[Path]:
+    """The run folders ``train --out OUT`` fills: one per backend and seed."""
+    if out is None:
         return []
-    backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
-    bases = [args.out / f"seed{seed}" for seed in args.seeds] if args.seeds else [args.out]
+    backends = ["numpy", "torch"] if backend == "both" else [backend]
+    bases = [out / f"seed{seed}" for seed in seeds] if seeds else [out]
     return [base / b if len(backends) == 2 else base for base in bases for b in backends]
 
 
-def claim_run_folders(args: argparse.Namespace) -> None:
+def claim_run_folders(args: argparse.Namespace, seeds: list[int] | None = None) -> None:
     """Claim every run folder of the command before the first epoch, so that a folder in
     use or holding someone else's files fails at once, not after hours of training."""
     from twinmlp.runs import claim_run_folder
 
-    for folder in run_folders(args):
-        claim_run_folder(folder, getattr(args, "overwrite", False))
+    for folder in run_folders(args.out, args.backend, seeds):
+        claim_run_folder(folder, args.overwrite)
 
 
 def launch_torchrun(args: argparse.Namespace) -> int:
@@ -177,7 +178,8 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
             train_and_report(model, "torch", device, data, training,
                              args.out if rank == 0 else None, args.quiet or rank != 0,
                              extra_meta={"nproc": dist.get_world_size()},
-                             checkpoint_seconds=args.checkpoint_seconds)
+                             checkpoint_seconds=args.checkpoint_seconds,
+                             overwrite=args.overwrite)
     finally:
         dist.destroy_process_group()
     return 0
@@ -188,7 +190,7 @@ def run_seeds(args: argparse.Namespace) -> int:
     import numpy as np
 
     data = load_data(args)  # a missing dataset fails before any folder is made
-    claim_run_folders(args)
+    claim_run_folders(args, args.seeds)
     results: dict[str, list[float]] = {}
     code, out = 0, args.out
     for seed in args.seeds:
