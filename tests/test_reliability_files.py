@@ -547,3 +547,10 @@ def test_seeds_claim_every_folder_before_the_first_seed_trains(
     assert main([*QUICK, "--seeds", "0,1", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["seed0", "seed1"]
     assert {p.name for p in (out / "seed0").iterdir()} >= {FILENAME, "config.json"}
+
+
+def test_resume_of_a_missing_folder_makes_none(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert "is not a run folder" in one_error_line(capsys)
+    assert not (tmp_path / "nowhere").exists()

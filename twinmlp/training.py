@@ -298,19 +298,20 @@ def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
 def run_resume(args: argparse.Namespace) -> int:
     """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint; a
     folder holding both twins' run folders (``--backend both``) resumes each."""
-    from twinmlp.runs import claim_run_folder
+    from twinmlp.runs import claim_run_folder, read_run_config
 
     folder = args.resume
     leaves = [folder]
     if not (folder / "config.json").exists():
         halves = [folder / b for b in ("numpy", "torch") if (folder / b / "config.json").exists()]
         leaves = halves or leaves
+    for leaf in leaves:
+        read_run_config(leaf)  # a folder that is no run is refused, not made one
     for leaf in leaves:  # a run still going holds its lock: fail now, not after one half
         claim_run_folder(leaf, overwrite=True)
-    predictions = {}
     for leaf in leaves:
-        predictions[leaf.name] = resume_one(leaf, args)
-    if len(leaves) == 2 and leaves != [folder]:
+        resume_one(leaf, args)
+    if len(leaves) == 2:
         _resumed_verdict(leaves)
     return 0
 
