@@ -22,6 +22,7 @@ from twinmlp.shared.trainer import History, TrainState, train
 from twinmlp.shared.validation import (
     as_array,
     check_features,
+    check_fits_dtype,
     check_float_dtype,
     check_targets,
 )
@@ -80,7 +81,16 @@ class TwinMLP:
 
     def predict_proba(self, X: Any) -> Array:
         """Class probabilities (n, k)."""
-        return self.forward_pass(self._as_input(X)).probs
+        probs = self.forward_pass(self._as_input(X)).probs
+        # Each row sums to 1; an overflow inside the network (input near the dtype's limit,
+        # huge weights) leaves NaN, which spoils the sum: one scalar read, not n·k.
+        if not np.isfinite(self.read_scalars([probs.sum()])).all():
+            raise TwinMLPError(
+                f"the model's {self.config.dtype} arithmetic overflowed on X (its outputs "
+                f"are not finite): the input or the weights are too large for "
+                f"{self.config.dtype}; scale the input (e.g. StandardScaler) or use "
+                f"dtype='float64'")
+        return probs
 
     def predict(self, X: Any) -> Array:
         """Most probable class of each row (n,)."""
@@ -134,6 +144,7 @@ class TwinMLP:
         check_float_dtype(X.dtype.kind, X.dtype, name)
         finite = X.dtype.kind != "f" or bool(np.isfinite(X).all())
         check_features(X.shape, self.config.layer_sizes[0], finite, name)
+        check_fits_dtype(X, self.config.dtype, name)  # finite here, not inf after the cast
         return self._to_backend(X)
 
     def _as_targets(self, y: Any, n_rows: int, name: str = "y") -> Array:

@@ -89,12 +89,17 @@ def check_fits_dtype(X: np.ndarray, dtype: Any, name: str = "X") -> None:
     """``X`` (finite, as checked by :func:`check_features`) must stay finite when cast to
     the model's ``dtype``: float64 values beyond float32's range would become infinity
     in a float32 model, and its outputs NaN."""
-    target = np.dtype(dtype)
     X = np.asarray(X)
-    largest = float(np.finfo(target).max)  # a Python float: compare in float64, not float32
-    if X.dtype.kind != "f" or X.size == 0 or float(np.finfo(X.dtype).max) <= largest:
+    if X.dtype.kind != "f" or X.size == 0:
         return
-    peak = float(np.max(np.abs(X)))
+    if float(np.finfo(X.dtype).max) > float(np.finfo(np.dtype(dtype)).max):
+        check_magnitude(float(np.max(np.abs(X))), dtype, name)
+
+
+def check_magnitude(peak: float, dtype: Any, name: str = "X") -> None:
+    """:func:`check_fits_dtype` given the fact alone: ``peak``, the largest ``|x|``."""
+    target = np.dtype(dtype)
+    largest = float(np.finfo(target).max)  # a Python float: compare in float64, not float32
     if peak > largest:
         raise TwinMLPError(f"{name} holds values up to {peak:.3g}, beyond the range of the "
                            f"model's {target.name} (±{largest:.3g}): scale the input (e.g. "

@@ -95,7 +95,6 @@ def test_check_fits_dtype_draws_the_line_at_the_dtype_maximum() -> None:
         check_fits_dtype(np.array([[0.0, -beyond]]), "float32", "X_val")
 
 
-@pytest.mark.xfail(reason="wired into the twins after the House commit", strict=True)
 @pytest.mark.parametrize("model_cls", [numpy_impl.MLP, torch_impl.MLP])
 def test_the_twins_refuse_input_that_overflows_float32(model_cls) -> None:
     """Bug 4: predict_proba(np.full((1, 4), 1e39)) gave [[nan, nan]] and predict 0."""
@@ -105,10 +104,24 @@ def test_the_twins_refuse_input_that_overflows_float32(model_cls) -> None:
         model.predict_proba(np.full((1, 4), 1e39))
     with pytest.raises(TwinMLPError, match=message):
         model.predict(np.full((1, 4), 1e39))
-    with pytest.raises(TwinMLPError, match=message.replace("X ", "X ")):
+    with pytest.raises(TwinMLPError, match=message):
         model.fit(np.full((4, 4), 1e39), np.array([0, 1, 0, 1]), epochs=1, verbose=False)
     wide = model_cls([4, 3, 2], dtype="float64")
     assert np.isfinite(as_numpy(wide.predict_proba(np.full((1, 4), 1e39)))).all()
+    wider = model_cls([4, 16, 2], dtype="float32")
+    edge = np.full((1, 4), F32_MAX)  # representable, passes, but X·W1 overflows inside
+    with pytest.raises(TwinMLPError, match="the model's float32 arithmetic overflowed on X "
+                                           r"\(its outputs are not finite\)"):
+        wider.predict(edge)
+    near = np.full((1, 4), 1e30)  # near the limit, yet the network's sums stay finite
+    assert np.allclose(as_numpy(wider.predict_proba(near)).sum(), 1)
+
+
+def test_the_torch_twin_checks_a_float64_tensor_too() -> None:
+    model = torch_impl.MLP([4, 3, 2], dtype="float32")
+    with pytest.raises(TwinMLPError, match=r"X holds values up to 1e\+39"):
+        model.predict(torch.full((1, 4), 1e39, dtype=torch.float64))
+    assert model.predict(torch.full((1, 4), 3.0, dtype=torch.float64)).shape == (1,)
 
 
 # --- the scikit-learn wrapper ---

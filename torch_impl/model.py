@@ -19,7 +19,12 @@ from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import param_names
 from twinmlp.shared.model import TwinMLP
-from twinmlp.shared.validation import check_features, check_float_dtype, check_state
+from twinmlp.shared.validation import (
+    check_features,
+    check_float_dtype,
+    check_magnitude,
+    check_state,
+)
 from twinmlp.torch_impl import functional as F
 from twinmlp.torch_impl import optim
 from twinmlp.torch_impl.cuda import exact_cuda_numerics
@@ -225,6 +230,8 @@ class MLP(TwinMLP):
         check_float_dtype(kind, X.dtype, name)
         finite = kind != "f" or bool(torch.isfinite(X).all())
         check_features(tuple(X.shape), self.config.layer_sizes[0], finite, name)
+        if kind == "f" and torch.finfo(X.dtype).max > torch.finfo(self.dtype).max:
+            check_magnitude(float(X.detach().abs().max()), self.config.dtype, name)
         return X.detach().to(device=self.device, dtype=self.dtype)
 
     def _as_targets(self, y: Any, n_rows: int, name: str = "y") -> Array:
