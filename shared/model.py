@@ -18,13 +18,14 @@ from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
-from twinmlp.shared.trainer import History, TrainState, train
+from twinmlp.shared.trainer import DivergenceError, History, TrainState, train
 from twinmlp.shared.validation import (
     as_array,
     check_features,
     check_fits_dtype,
     check_float_dtype,
     check_targets,
+    divergence_advice,
 )
 
 Array = Any  # the twin's array type: numpy.ndarray or torch.Tensor
@@ -108,8 +109,13 @@ class TwinMLP:
         config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
                                           weight_decay=weight_decay, patience=patience,
                                           **options)
-        return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
-                     on_epoch_end=on_epoch_end)
+        try:
+            return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
+                         on_epoch_end=on_epoch_end)
+        except DivergenceError as error:  # same error, its advice fitted to the cause
+            values = X if hasattr(X, "__abs__") and hasattr(X, "max") else np.asarray(X)
+            advice = divergence_advice(str(error), float(abs(values).max()))
+            raise DivergenceError(advice, error.history, error.last_good) from None
 
     # --- the shared trainer's protocol (twinmlp.shared.trainer.Trainable), glue part ---
 

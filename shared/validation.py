@@ -104,3 +104,19 @@ def check_magnitude(peak: float, dtype: Any, name: str = "X") -> None:
         raise TwinMLPError(f"{name} holds values up to {peak:.3g}, beyond the range of the "
                            f"model's {target.name} (±{largest:.3g}): scale the input (e.g. "
                            f"StandardScaler) or use dtype='float64'")
+
+
+#: Inputs larger than this are far from standardised: divergence on them is more likely the
+#: input's fault than the learning rate's.
+UNSCALED = 1e4
+
+
+def divergence_advice(message: str, peak: float, name: str = "X") -> str:
+    """A divergence ``message`` with its advice fitted to the cause: when ``name``'s
+    largest ``|x|`` (``peak``) is far from standardised, the input is named instead of
+    the learning rate."""
+    if peak <= UNSCALED:
+        return message
+    return (f"{message.replace(' (try a smaller learning rate)', '')}; {name} holds values "
+            f"up to {peak:.3g}, far from standardised: scale the input (StandardScaler) "
+            f"first, it is more likely to blame than the learning rate")

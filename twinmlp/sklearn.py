@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.trainer import DivergenceError, History, TrainState
+from twinmlp.shared.trainer import History, TrainState
 from twinmlp.shared.validation import check_fits_dtype
 from twinmlp.twins import make_twin
 
@@ -168,12 +168,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                              beta2=self.beta2, eps=self.eps, schedule=self.schedule,
                              dropout=self.dropout, seed=self.random_state)
         states: list[TrainState] = []
-        try:
-            history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
-                                      on_epoch_end=states.append, **config.to_dict())
-        except DivergenceError as error:
-            self._blame_input(X, error)
-            raise
+        history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
+                                  on_epoch_end=states.append, **config.to_dict())
         self._state = states[-1] if states else self._state
         self.n_epochs_ = history.epochs_run
         self.loss_curve_ = list(history.train_loss)
@@ -181,31 +177,6 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
 
     #: A training loss this many times the first epoch's means the steps overshoot.
     BLOWN_UP = 10.0
-    #: Inputs larger than this are not standardised; they, not the step, may be at fault.
-    UNSCALED = 1e4
-
-    def _blame_input(self, X: np.ndarray, error: DivergenceError) -> None:
-        """Raise instead of ``error`` when the input, not the learning rate, is to blame:
-        the initial parameters already give non-finite outputs on it, or it is far from
-        standardised."""
-        from twinmlp.parity import to_numpy
-
-        peak = float(np.max(np.abs(X)))
-        if error.last_good.epoch == 0:
-            with np.errstate(over="ignore", invalid="ignore"):
-                first = to_numpy(self.model_.predict_proba(X))
-            if not np.all(np.isfinite(first)):
-                raise TwinMLPError(
-                    f"X overflows the model's {self.dtype} arithmetic (values up to "
-                    f"{peak:.3g}): the outputs are not finite even before training; scale "
-                    f"the input (StandardScaler) — the learning rate is not to blame"
-                ) from None
-        if peak > self.UNSCALED:
-            what = str(error).replace(" (try a smaller learning rate)", "")
-            raise TwinMLPError(f"{what}; X holds values up to {peak:.3g}, far from "
-                               f"standardised: scale the input (StandardScaler) first, it is "
-                               f"more likely to blame than the learning rate") from None
-
     def _warn_if_blown_up(self) -> None:
         """A training loss that rose to :attr:`BLOWN_UP` times the first epoch's is
         reported (ConvergenceWarning): the steps overshoot, the learning rate is too large,
