@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.idx import SOURCES, DatasetDamagedError, load_raw_folder
-
-__all__ = ["DatasetDamagedError"]  # re-exported: the loaders here raise it
+from twinmlp.shared.idx import (  # noqa: F401 (DatasetDamagedError: the loaders raise it)
+    SOURCES,
+    DatasetDamagedError,
+    load_raw_folder,
+)
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
 #: Rows of the MNIST-family training files held out for validation, drawn with this seed.
