@@ -208,7 +208,7 @@ def test_parity_writes_its_pair_through_a_set(tmp_path: Path, monkeypatch: pytes
     (out / "drift.csv").write_text("old")
     (out / "drift.png").write_text("old")
 
-    def full(*args: object) -> None:
+    def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(plots, "plot_drift", full)
