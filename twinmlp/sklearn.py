@@ -35,7 +35,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ignored by numpy.
     hidden_layer_sizes : int or tuple of int
         Widths of the hidden layers (an int: one hidden layer, as scikit-learn's).
-    activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu"}
+    activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu"}
     leaky_alpha : float
         Negative slope of ``leaky_relu``.
     init : {"he_normal", "glorot_uniform"}
