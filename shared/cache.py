@@ -62,10 +62,11 @@ def column_major_buffers(layer_sizes: tuple[int, ...], n_rows: int) -> frozenset
     ``k < d_{L-1}`` — each with its longer side contiguous.
 
     Row-major, only the k classes would be contiguous. A BLAS product tiles its output
-    along the contiguous side: torch's MKL ran the output layer's forward and weight-
-    gradient products 4× slower with 10 contiguous columns than with the batch's rows,
-    and NumPy's softmax reductions along rows of 10 run 3× slower than down columns
-    (docs/benchmarks.md). The values are the same; only the memory order differs."""
+    along the contiguous side: on the AMD EPYC of docs/benchmarks.md, torch's MKL ran the
+    output layer's forward and weight-gradient products 4× slower with 10 contiguous
+    columns than with the batch's rows, and NumPy's softmax reductions along rows of 10
+    ran 3× slower than down columns. No CPU is slower for it: the rule depends on the
+    shapes alone. The values are the same; only the memory order differs."""
     L = len(layer_sizes) - 1
     classes = layer_sizes[-1]
     names = {f"Z{L}", "P"} if classes < n_rows else set()
