@@ -64,9 +64,10 @@ def column_major_buffers(layer_sizes: tuple[int, ...], n_rows: int) -> frozenset
     Row-major, only the k classes would be contiguous. A BLAS product tiles its output
     along the contiguous side: on the AMD EPYC of docs/benchmarks.md, torch's MKL ran the
     output layer's forward and weight-gradient products 4× slower with 10 contiguous
-    columns than with the batch's rows, and NumPy's softmax reductions along rows of 10
-    ran 3× slower than down columns. No CPU is slower for it: the rule depends on the
-    shapes alone. The values are the same; only the memory order differs."""
+    columns than with the batch's rows; NumPy's epoch was unchanged (OpenBLAS's forward
+    product is slower this way, the softmax's reductions down columns 3× faster). The rule
+    depends on the shapes alone, never on the CPU; the values are the same, only the
+    memory order differs."""
     L = len(layer_sizes) - 1
     classes = layer_sizes[-1]
     names = {f"Z{L}", "P"} if classes < n_rows else set()
