@@ -55,7 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"twinmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (_add_train_command, _add_evaluate_command, _add_parity_command,
+                        _add_show_command, _add_bench_command, _add_data_command):
+        add_command(commands, formatter)
+    return parser
 
+
+def _add_train_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``train`` subcommand's options."""
     train = commands.add_parser(
         "train", help="train one twin or both; report accuracy (and parity with both)",
         description="Train on a dataset and print test accuracy; with --backend both (the "
@@ -102,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
+
+def _add_evaluate_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``evaluate`` subcommand's options."""
     evaluate = commands.add_parser(
         "evaluate", help="load a checkpoint into either backend and score it on the test set",
         description="Load a checkpoint written by either backend into the chosen backend and "
@@ -117,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "$TWINMLP_DATA or the user cache)")
     evaluate.set_defaults(handler=run_evaluate)
 
+
+def _add_parity_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``parity`` subcommand's options."""
     parity = commands.add_parser(
         "parity", help="train the twins in lock-step and report their drift per tensor",
         description="Train numpy_impl, torch_impl on the CPU and (where present) on CUDA "
@@ -150,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument("--quiet", action="store_true", help="no progress bar")
     parity.set_defaults(handler=run_parity)
 
+
+def _add_show_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``show`` subcommand's options."""
     show = commands.add_parser(
         "show", help="print the NumPy and torch implementations of NAME side by side",
         description="Print numpy_impl's and torch_impl's source of NAME in two columns; "
@@ -160,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="total width in characters (default: the terminal's)")
     show.set_defaults(handler=run_show)
 
+
+def _add_bench_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``bench`` subcommand's options."""
     bench = commands.add_parser(
         "bench", help="seconds per epoch of the twins against torch-autograd and scikit-learn",
         description="Time whole training epochs (float32) over a grid of backend × device × "
@@ -206,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.set_defaults(handler=run_bench_command)
 
+
+def _add_data_command(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``data`` subcommand's options."""
     data = commands.add_parser("data", help="list datasets, import IDX folders",
                                description="Manage the datasets under the data root.",
                                epilog=EXAMPLES, formatter_class=formatter)
@@ -221,7 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("folder", type=Path, help="folder holding the four .gz files")
     importing.add_argument("--data-root", type=Path, default=None, help="data root")
     importing.set_defaults(handler=run_data_import)
-    return parser
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
