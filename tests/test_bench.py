@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twinmlp.bench import floor_epoch_runner, flops_per_sample, machine, machine_line
+from twinmlp.bench import (
+    floor_epoch_runner,
+    flops_per_sample,
+    machine,
+    machine_line,
+    time_rounds,
+)
 from twinmlp.cli import main
 
 
@@ -45,29 +51,47 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert 0 < cell["peak_fraction"]
         assert cell["floor_ratio"] == pytest.approx(cell["seconds_per_epoch"] /
                                                     cell["floor_seconds"])
-        if cell["role"] == "floor":  # every floor epoch of every cell beside it, pooled
+        assert cell["repeats"] == len(cell["epoch_seconds"]) == 2
+        assert cell["seconds_min"] == min(cell["epoch_seconds"])
+        if cell["role"] == "floor":  # the floor epochs timed in the same rounds
             library = cell["impl"][len("floor ("):-1]
-            assert cell["repeats"] == 2 * 2 and cell["floor_ratio"] == 1
+            assert cell["floor_ratio"] == 1
             per_sample = 2 * 2 * 784 * 16
             assert cell["samples_per_second"] == pytest.approx(
                 cell["gflops"] * 1e9 / per_sample)
             assert library in ("numpy", "torch")
         else:
-            assert cell["repeats"] == 2
             assert cell["samples_per_second"] == pytest.approx(512 / cell["seconds_per_epoch"])
             library = "numpy" if cell["impl"] in ("numpy_impl", "sklearn") else "torch"
-            # its own paired floor epochs lie within the pooled floor's range
-            pooled = floors[f"floor ({library})", cell["batch_size"]]
-            assert pooled["seconds_min"] <= cell["floor_seconds"] <= pooled["seconds_max"]
+            # the ratio is to the floor of its own library, timed in the same rounds
+            floor = floors[f"floor ({library})", cell["batch_size"]]
+            assert cell["floor_seconds"] == floor["seconds_per_epoch"]
     speedups = {(r["impl"], r["batch_size"]): r for r in payload["speedups"]}
     assert set(speedups) == {(i, b) for i in ("numpy_impl", "torch_impl") for b in (64, 256)}
     cells = {(c["impl"], c["batch_size"]): c for c in payload["cells"]}
     sk, ours = cells["sklearn", 64], cells["numpy_impl", 64]
     assert speedups["numpy_impl", 64]["speedup"] == pytest.approx(
         sk["seconds_per_epoch"] / ours["seconds_per_epoch"])
+    per_round = [a / b for a, b in zip(sk["epoch_seconds"], ours["epoch_seconds"], strict=True)]
+    assert speedups["numpy_impl", 64]["speedup_min"] == pytest.approx(min(per_round))
+    assert speedups["numpy_impl", 64]["speedup_max"] == pytest.approx(max(per_round))
     rows = list(csv.DictReader((out / "bench.csv").open()))
     assert len(rows) == 12 and set(rows[0]) == set(payload["cells"][0])
+    assert [float(v) for v in rows[0]["epoch_seconds"].split()] == pytest.approx(
+        payload["cells"][0]["epoch_seconds"])
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rounds_time_every_run_side_by_side_in_a_rotated_order() -> None:
+    # warm-up rounds untimed; then each round one epoch of every run, the order rotated
+    calls: list[tuple[str, int]] = []
+    runs = {name: (lambda index, name=name: calls.append((name, index))) for name in "abc"}
+    ticks: list[int] = []
+    times = time_rounds(runs, "cpu", warmup=1, repeats=3, tick=lambda: ticks.append(1))
+    assert calls == [("a", 0), ("b", 0), ("c", 0), ("b", 1), ("c", 1), ("a", 1),
+                     ("c", 2), ("a", 2), ("b", 2), ("a", 3), ("b", 3), ("c", 3)]
+    assert {name: len(seconds) for name, seconds in times.items()} == {"a": 3, "b": 3, "c": 3}
+    assert len(ticks) == 12 and all(s >= 0 for seconds in times.values() for s in seconds)
 
 
 def test_machine_line_names_the_blas_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,14 @@ anchors — torch ``nn.Sequential`` with autograd and ``torch.optim.SGD``, and s
 The *floor* of a batch size and library is an epoch of the first layer's two products
 alone, ``X_b @ W1`` forward and ``X_bᵀ @ G1`` for its weight gradient, in the shapes and
 calls of the twins' step: arithmetic no implementation of the step can skip (98 % of the
-FLOPs of 784-256-10). Each timed epoch of a cell is followed by one of its library's floor
-(NumPy for numpy_impl and scikit-learn, torch for torch_impl and torch-autograd), so the
-ratio of the two medians is taken under the same load; every cell reports the median,
-minimum and maximum over its repeats, after warm-up epochs. CUDA is synchronised before
-the clock stops.
+FLOPs of 784-256-10); NumPy's floor is the one of numpy_impl and scikit-learn, torch's
+the one of torch_impl and torch-autograd.
+
+The cells of one batch size, architecture and library, with their floor, are timed in
+rounds: each round runs one epoch of every one of them, in an order rotated every round,
+so the ratios (to the floor, and of a twin to its anchor) compare epochs taken side by
+side, under the same load. Every cell reports the median, minimum and maximum over its rounds, after
+warm-up rounds. CUDA is synchronised before the clock stops.
 
 FLOPs are counted as a step needs them: ``2·n·fan_in·fan_out`` per layer for the forward
 product, the same for the weight gradient, and the same again for the input gradient of
@@ -66,8 +69,9 @@ class Cell:
     samples_per_second: float
     gflops: float
     peak_fraction: float
-    floor_seconds: float  # median of the floor epochs timed beside this cell's
+    floor_seconds: float  # median of the floor epochs timed in the same rounds
     floor_ratio: float  # seconds_per_epoch / floor_seconds
+    epoch_seconds: list[float]  # every timed epoch, in the order of the rounds
 
 
 def flops_per_sample(layers: Sequence[int]) -> int:
@@ -313,25 +317,27 @@ def floor_epoch_runner(library: str, device: str, layers: Sequence[int], X: np.n
     return torch_epoch
 
 
-def time_epochs(run: Callable[[int], None], device: str, warmup: int, repeats: int,
-                floor: Callable[[int], None] | None = None
-                ) -> tuple[list[float], list[float]]:
-    """Seconds of each of ``repeats`` epochs of ``run`` after ``warmup`` untimed ones; with
-    ``floor``, each epoch is followed by one of the floor (warmed up alike), timed too, so
-    both lists see the same load."""
-    times: list[float] = []
-    floor_times: list[float] = []
+def time_rounds(runs: dict[str, Callable[[int], None]], device: str, warmup: int,
+                repeats: int, tick: Callable[[], None] = lambda: None
+                ) -> dict[str, list[float]]:
+    """Seconds of ``repeats`` epochs of every run in ``runs``, taken in rounds: each round
+    times one epoch of each run, in an order rotated by one every round, so that all of
+    them see the same load (a virtual machine's speed drifts by tens of per cent within a
+    minute) and none always follows the same neighbour. ``warmup`` untimed rounds first;
+    ``tick`` is called after every epoch (the progress bar)."""
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
     for index in range(warmup + repeats):
-        for job, record in ((run, times), (floor, floor_times)):
-            if job is None:
-                continue
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
             _sync(device)
             start = time.perf_counter()
-            job(index)
+            runs[name](index)
             _sync(device)
             if index >= warmup:
-                record.append(time.perf_counter() - start)
-    return times, floor_times
+                times[name].append(time.perf_counter() - start)
+            tick()
+    return times
 
 
 def plan(backends: Sequence[str], devices: Sequence[str], batch_sizes: Sequence[int],
@@ -356,40 +362,51 @@ def plan(backends: Sequence[str], devices: Sequence[str], batch_sizes: Sequence[
 def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
               warmup: int, repeats: int, lr: float = 0.01, verbose: bool = True
               ) -> tuple[list[Cell], dict[str, float]]:
-    """Measure every cell, each beside its library's floor; returns the floor rows and the
-    cells (each batch size's floors first) and the float32 matmul peak per device."""
+    """Measure every cell beside its library's floor; returns the floor rows and the cells
+    (each group's floor first) and the float32 matmul peak per device.
+
+    The cells of one batch size, architecture, device and library (NumPy: numpy_impl and
+    scikit-learn; torch: torch_impl and torch-autograd) form a group, measured together
+    with their floor in rounds (:func:`time_rounds`), so that a cell's ratio to its floor
+    and a twin's speed-up over its anchor compare epochs taken side by side. The two
+    libraries are not mixed in one group: each keeps its own thread pool, whose threads
+    spin for a while after a product and would slow the other library's next epoch."""
     from tqdm.auto import tqdm
 
     devices = sorted({cell[1] for cell in cells})
     peaks = {device: matmul_peak(device) for device in devices}
-    measured: list[Cell] = []
-    floors: dict[tuple, list[float]] = {}
-    for impl, device, batch, hidden in tqdm(cells, desc="bench", unit="cell",
-                                            disable=not verbose, leave=False):
-        layers = [X.shape[1], *hidden, n_classes]
-        if impl == "sklearn":
-            run = sklearn_epoch_runner(layers, X, y, batch, lr)
-        elif impl == "torch-autograd":
-            run = autograd_epoch_runner(device, layers, X, y, batch, lr)
-        else:
-            run = twin_epoch_runner(impl.split("_")[0], device, layers, X, y, batch, lr)
-        floor = floor_epoch_runner(LIBRARY[impl], device, layers, X, batch)
-        times, floor_times = time_epochs(run, device, warmup, repeats, floor)
-        role = "anchor" if impl in ANCHORS else "twin"
-        measured.append(_cell(impl, device, batch, layers, role, times, floor_times,
-                              flops_per_sample(layers) * len(y), peaks[device]))
-        floors.setdefault((LIBRARY[impl], device, batch, tuple(layers)), []).extend(floor_times)
+    groups: dict[tuple, list[tuple]] = {}
+    for impl, device, batch, hidden in cells:
+        groups.setdefault((batch, hidden, device, LIBRARY[impl]), []).append(impl)
+    epochs = sum((len(members) + 1) * (warmup + repeats) for members in groups.values())
+    bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False)
     results: list[Cell] = []
-    for cell in measured:  # each batch size's floors (all its epochs) before its cells
-        for (library, device, batch, layers), times in list(floors.items()):
-            if (device, batch, "-".join(map(str, layers))) == (cell.device, cell.batch_size,
-                                                               cell.layers):
-                del floors[library, device, batch, layers]
-                results.append(_cell(f"floor ({library})", device, batch, layers, "floor",
-                                     times, times, floor_flops_per_sample(layers) * len(y),
-                                     peaks[device]))
-        results.append(cell)
+    for (batch, hidden, device, library), members in groups.items():
+        layers = [X.shape[1], *hidden, n_classes]
+        floor_name = f"floor ({library})"
+        runs = {floor_name: floor_epoch_runner(library, device, layers, X, batch)}
+        for impl in members:
+            runs[impl] = _epoch_runner(impl, device, layers, X, y, batch, lr)
+        times = time_rounds(runs, device, warmup, repeats, bar.update)
+        floor = times[floor_name]
+        results.append(_cell(floor_name, device, batch, layers, "floor", floor, floor,
+                             floor_flops_per_sample(layers) * len(y), peaks[device]))
+        for impl in members:
+            role = "anchor" if impl in ANCHORS else "twin"
+            results.append(_cell(impl, device, batch, layers, role, times[impl], floor,
+                                 flops_per_sample(layers) * len(y), peaks[device]))
+    bar.close()
     return results, peaks
+
+
+def _epoch_runner(impl: str, device: str, layers: Sequence[int], X: np.ndarray,
+                  y: np.ndarray, batch: int, lr: float) -> Callable[[int], None]:
+    """The epoch function of the implementation ``impl``."""
+    if impl == "sklearn":
+        return sklearn_epoch_runner(layers, X, y, batch, lr)
+    if impl == "torch-autograd":
+        return autograd_epoch_runner(device, layers, X, y, batch, lr)
+    return twin_epoch_runner(impl.split("_")[0], device, layers, X, y, batch, lr)
 
 
 def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
@@ -400,22 +417,26 @@ def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
     per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
     return Cell(impl, device, batch, "-".join(map(str, layers)), role, len(times), seconds,
                 min(times), max(times), flops / per_sample / seconds, gflops, gflops / peak,
-                floor, seconds / floor)
+                floor, seconds / floor, times)
 
 
 def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
     """Per batch size (and device, layers): how many times faster each twin is than its
     anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd), as the
-    ratio of their median seconds per epoch."""
+    ratio of their median seconds per epoch; ``speedup_min``/``speedup_max`` bound the
+    same ratio taken round by round (the two epochs of a round ran side by side)."""
     rows = []
     by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in cells}
     for (impl, device, batch, layers), cell in by_key.items():
         anchor = {"numpy_impl": "sklearn", "torch_impl": "torch-autograd"}.get(impl)
         other = by_key.get((anchor, "cpu" if anchor == "sklearn" else device, batch, layers))
         if other is not None:
+            per_round = [a / t for a, t in zip(other.epoch_seconds, cell.epoch_seconds,
+                                               strict=False)]
             rows.append({"impl": impl, "anchor": anchor, "device": device, "batch_size": batch,
                          "layers": layers,
-                         "speedup": other.seconds_per_epoch / cell.seconds_per_epoch})
+                         "speedup": other.seconds_per_epoch / cell.seconds_per_epoch,
+                         "speedup_min": min(per_round), "speedup_max": max(per_round)})
     return rows
 
 
@@ -436,10 +457,11 @@ def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | Non
                      f"{c.gflops:.1f} | {100 * c.peak_fraction:.1f} |")
     rows = speedups(cells)
     if rows:
-        lines += ["", "| twin | anchor | device | layers | batch | twin's speed-up |",
-                  "|---|---|---|---|---:|---:|"]
+        lines += ["", "| twin | anchor | device | layers | batch | twin's speed-up "
+                  "| round by round |", "|---|---|---|---|---:|---:|---:|"]
         lines += [f"| {r['impl']} | {r['anchor']} | {r['device']} | {r['layers']} | "
-                  f"{r['batch_size']} | {r['speedup']:.2f}× |" for r in rows]
+                  f"{r['batch_size']} | {r['speedup']:.2f}× | "
+                  f"{r['speedup_min']:.2f}–{r['speedup_max']:.2f}× |" for r in rows]
     return "\n".join(lines)
 
 
@@ -454,7 +476,12 @@ def write_outputs(cells: list[Cell], peaks: dict[str, float], out: Path,
                "speedups": speedups(cells)}
     atomic_write_text(out / "bench.json", json.dumps(payload, indent=2) + "\n")
     fields = list(asdict(cells[0])) if cells else []
-    rows = [",".join(fields)] + [",".join(str(v) for v in asdict(c).values()) for c in cells]
+
+    def csv_value(value: Any) -> str:  # a list of epochs: space-separated in one field
+        return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    rows = [",".join(fields)] + [",".join(csv_value(v) for v in asdict(c).values())
+                                 for c in cells]
     atomic_write_text(out / "bench.csv", "\n".join(rows) + "\n")
     plot_throughput(cells, out / "bench.png", meta.get("title", "twinmlp bench"))
 
