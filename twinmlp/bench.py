@@ -15,7 +15,7 @@ the one of torch_impl and torch-autograd.
 The cells of one batch size, architecture and library, with their floor, are timed in
 rounds: each round runs one epoch of every one of them, in an order rotated every round,
 so the ratios (to the floor, and of a twin to its anchor) compare epochs taken side by
-side, under the same load. Every cell reports the median, minimum and maximum over its rounds, after
+side, under the same load, and are reported as the median of the per-round ratios. Every cell reports the median, minimum and maximum over its rounds, after
 warm-up rounds. CUDA is synchronised before the clock stops.
 
 FLOPs are counted as a step needs them: ``2·n·fan_in·fan_out`` per layer for the forward
@@ -70,7 +70,7 @@ class Cell:
     gflops: float
     peak_fraction: float
     floor_seconds: float  # median of the floor epochs timed in the same rounds
-    floor_ratio: float  # seconds_per_epoch / floor_seconds
+    floor_ratio: float  # median over the rounds of this cell's epoch / the floor's epoch
     epoch_seconds: list[float]  # every timed epoch, in the order of the rounds
 
 
@@ -417,14 +417,20 @@ def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
     per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
     return Cell(impl, device, batch, "-".join(map(str, layers)), role, len(times), seconds,
                 min(times), max(times), flops / per_sample / seconds, gflops, gflops / peak,
-                floor, seconds / floor, times)
+                floor, paired_ratio(times, floor_times), times)
+
+
+def paired_ratio(times: list[float], others: list[float]) -> float:
+    """The median over the rounds of ``times[r] / others[r]``: two epochs of one round ran
+    side by side, so their ratio is free of the machine's drift between rounds."""
+    return statistics.median(a / b for a, b in zip(times, others, strict=True))
 
 
 def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
     """Per batch size (and device, layers): how many times faster each twin is than its
-    anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd), as the
-    ratio of their median seconds per epoch; ``speedup_min``/``speedup_max`` bound the
-    same ratio taken round by round (the two epochs of a round ran side by side)."""
+    anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd): the
+    anchor's epoch over the twin's, round by round (:func:`paired_ratio`), its median as
+    ``speedup`` and its range as ``speedup_min``/``speedup_max``."""
     rows = []
     by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in cells}
     for (impl, device, batch, layers), cell in by_key.items():
@@ -435,7 +441,7 @@ def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
                                                strict=False)]
             rows.append({"impl": impl, "anchor": anchor, "device": device, "batch_size": batch,
                          "layers": layers,
-                         "speedup": other.seconds_per_epoch / cell.seconds_per_epoch,
+                         "speedup": paired_ratio(other.epoch_seconds, cell.epoch_seconds),
                          "speedup_min": min(per_round), "speedup_max": max(per_round)})
     return rows
 
