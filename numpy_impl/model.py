@@ -189,3 +189,6 @@ class MLP(TwinMLP):
 
     def _labels_to_backend(self, labels: np.ndarray) -> Array:
         return labels.astype(np.intp)
+
+    def _column_major(self, array: Array) -> Array:
+        return np.asfortranarray(array)

@@ -56,21 +56,30 @@ def step_buffer_shapes(layer_sizes: tuple[int, ...], n_rows: int) -> dict[str, t
     return shapes
 
 
+def column_major_params(layer_sizes: tuple[int, ...]) -> frozenset[str]:
+    """The parameters kept column-major (Fortran order): the output layer's weights
+    ``W{L}`` (d_{L-1}, k) when ``k < d_{L-1}``, so that their longer side is contiguous, as
+    for the step arrays of :func:`column_major_buffers` (the reasons are there)."""
+    L = len(layer_sizes) - 1
+    return frozenset({f"W{L}"} if layer_sizes[-1] < layer_sizes[-2] else ())
+
+
 def column_major_buffers(layer_sizes: tuple[int, ...], n_rows: int) -> frozenset[str]:
     """The step arrays of the output layer kept column-major (Fortran order): the logits
     ``Z{L}`` and ``P`` (n, k) when ``k < n``, and ``dW{L}`` (d_{L-1}, k) when
-    ``k < d_{L-1}`` — each with its longer side contiguous.
+    ``k < d_{L-1}`` — each with its longer side contiguous, like ``W{L}`` itself
+    (:func:`column_major_params`).
 
     Row-major, only the k classes would be contiguous. A BLAS product tiles its output
     along the contiguous side: on the AMD EPYC of docs/benchmarks.md, torch's MKL ran the
     output layer's forward and weight-gradient products 4× slower with 10 contiguous
-    columns than with the batch's rows; NumPy's epoch was unchanged (OpenBLAS's forward
-    product is slower this way, the softmax's reductions down columns 3× faster). The rule
-    depends on the shapes alone, never on the CPU; the values are the same, only the
-    memory order differs."""
+    columns than with the batch's rows, and its three products (``Z_L``, ``dW_L``,
+    ``G_{L-1}``) 5–28 % faster again with ``W_L`` column-major; NumPy's epoch was unchanged
+    (OpenBLAS's forward product is slower this way, the softmax's reductions down columns
+    3× faster). The rule depends on the shapes alone, never on the CPU; the values are the
+    same, only the memory order differs."""
     L = len(layer_sizes) - 1
     classes = layer_sizes[-1]
     names = {f"Z{L}", "P"} if classes < n_rows else set()
-    if classes < layer_sizes[-2]:
-        names.add(f"dW{L}")
+    names.update(f"d{name}" for name in column_major_params(layer_sizes))
     return frozenset(names)

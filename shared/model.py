@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from twinmlp.shared.cache import ForwardCache
+from twinmlp.shared.cache import ForwardCache, column_major_params
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
@@ -38,7 +38,8 @@ class TwinMLP:
     ``dtype`` (and device) and then calls ``TwinMLP.__init__``; it implements
     ``forward_pass``, ``backward_pass``, ``train_step``, ``prepare_order``,
     ``read_scalars``, ``all_finite``, ``weight_norm_sq``, ``state_dict``,
-    ``load_state_dict`` and the two conversions ``_to_backend`` and ``_labels_to_backend``.
+    ``load_state_dict``, the two conversions ``_to_backend`` and ``_labels_to_backend``, and
+    ``_column_major`` (a column-major copy of an array).
     """
 
     #: The twin's name in reports: ``"numpy"`` or ``"torch"``.
@@ -49,9 +50,11 @@ class TwinMLP:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.params: dict[str, Array] = {
-            name: self._to_backend(value) for name, value in init_params(config).items()
-        }
+        column_major = column_major_params(config.layer_sizes)  # W_L: shared/cache.py
+        self.params: dict[str, Array] = {}
+        for name, value in init_params(config).items():
+            param = self._to_backend(value)
+            self.params[name] = self._column_major(param) if name in column_major else param
         self._step_buffers: dict[int, dict[str, Array]] = {}
 
     @property
@@ -175,6 +178,9 @@ class TwinMLP:
         raise NotImplementedError
 
     def _to_backend(self, array: np.ndarray) -> Array:
+        raise NotImplementedError
+
+    def _column_major(self, array: Array) -> Array:
         raise NotImplementedError
 
     def _labels_to_backend(self, labels: np.ndarray) -> Array:

@@ -222,6 +222,9 @@ class MLP(TwinMLP):
     def _labels_to_backend(self, labels: np.ndarray) -> Array:
         return torch.from_numpy(labels.astype(np.int64)).to(self.device)
 
+    def _column_major(self, array: Array) -> Array:
+        return array.T.contiguous().T  # the transpose of a row-major copy is column-major
+
     def _as_input(self, X: Any, name: str = "X") -> Array:
         # A tensor is checked where it lives and converted there; anything else as usual.
         if not isinstance(X, torch.Tensor):

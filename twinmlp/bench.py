@@ -15,8 +15,9 @@ the one of torch_impl and torch-autograd.
 The cells of one batch size, architecture and library, with their floor, are timed in
 rounds: each round runs one epoch of every one of them, in an order rotated every round,
 so the ratios (to the floor, and of a twin to its anchor) compare epochs taken side by
-side, under the same load, and are reported as the median of the per-round ratios. Every cell reports the median, minimum and maximum over its rounds, after
-warm-up rounds. CUDA is synchronised before the clock stops.
+side, under the same load; each is the median of its per-round ratios. Every cell
+reports the median, minimum and maximum of its epochs over the rounds, after warm-up
+rounds. CUDA is synchronised before the clock stops.
 
 FLOPs are counted as a step needs them: ``2·n·fan_in·fan_out`` per layer for the forward
 product, the same for the weight gradient, and the same again for the input gradient of
