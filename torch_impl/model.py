@@ -108,8 +108,8 @@ class MLP(TwinMLP):
                       n_total: int | None = None) -> dict[str, Array]:
         """The backward recursion of MATH.md §5 from a :meth:`forward_pass` cache.
 
-        ``G_L = (P − Y)/n``; for ``l = L … 1``: ``dW_l = A_{l-1}ᵀ G_l``,
-        ``db_l = Σ_i G_l``, and for ``l > 1``
+        ``G_L = (P − Y)/n``; for ``l = L … 1``: ``db_l = Σ_i G_l``,
+        ``dW_l = A_{l-1}ᵀ G_l``, and for ``l > 1``
         ``G_{l-1} = (G_l W_lᵀ) ⊙ φ'(Z_{l-1})`` (``⊙ D[l-1]`` with dropout, §13).
         With ``buffers`` ``G_L`` overwrites ``P``; ``n_total`` makes the gradients this
         shard's part of a global batch's (§14).
@@ -121,8 +121,9 @@ class MLP(TwinMLP):
         grads: dict[str, Array] = {}
         G = F.cross_entropy_grad(cache.probs, y, out=buffer("P"), n_total=n_total)
         for l in range(L, 0, -1):
-            grads[f"W{l}"] = torch.matmul(A[l - 1].T, G, out=buffer(f"dW{l}"))
+            # db first, while G_l is still in the cache (the product dW_l evicts it)
             grads[f"b{l}"] = torch.sum(G, dim=0, out=buffer(f"db{l}"))
+            grads[f"W{l}"] = torch.matmul(A[l - 1].T, G, out=buffer(f"dW{l}"))
             if l > 1:
                 G = torch.matmul(G, self.params[f"W{l}"].T, out=buffer(f"G{l - 1}"))
                 G = phi_prime(Z[l - 1], Phi[l - 1], G, self.config.alpha)
