@@ -16,11 +16,12 @@
 #
 # `twinmlp bench` times whole float32 training epochs of a 784-256-10 network for both twins
 # and two anchors — torch's own `nn.Sequential` + autograd + `optim.SGD`, and scikit-learn's
-# `MLPClassifier(solver="sgd")` — over a range of batch sizes. Every epoch is timed beside
-# one of the *floor*: the first layer's two products (`X_b @ W1` and `X_bᵀ @ G1`) alone, in
-# the same library, which no implementation of the step can beat. Each cell is also put
-# against the float32 matmul peak measured in the same run. This notebook calls the same
-# functions (`twinmlp.bench`) and reads what they measured.
+# `MLPClassifier(solver="sgd")` — over a range of batch sizes, beside the *floor*: the first
+# layer's two products (`X_b @ W1` and `X_bᵀ @ G1`) alone, in the same library, which no
+# implementation of the step can beat. The cells of one batch size and library and their
+# floor are timed in rounds, one epoch of each per round, so they see the same load. Each
+# cell is also put against the float32 matmul peak measured in the same run. This notebook
+# calls the same functions (`twinmlp.bench`) and reads what they measured.
 #
 # **Settings.** Saved outputs: 4,096 random rows of MNIST shape, batch sizes 128 to 2,048,
 # two timed epochs per cell after one warm-up. Under `TWINMLP_NOTEBOOK_QUICK=1` (the test
@@ -77,9 +78,10 @@ else:
 display(Markdown(bench.table(measured, peaks)))
 
 # %% [markdown]
-# Columns: seconds per epoch (median over the repeats, and the range), **× floor** (the
-# epoch's time over the floor's, measured alternately with it, so both see the same load),
-# samples per second, and GFLOP/s with the share of the measured peak.
+# Columns: seconds per epoch (median over the rounds, and the range), **× floor** (the
+# epoch's time over the floor's epoch of the same round, the median over the rounds),
+# samples per second, and GFLOP/s with the share of the measured peak. Below the grid, each
+# twin's speed-up over its anchor, also round by round.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -459,7 +459,7 @@ def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | Non
               "", header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
         lines.append(f"| {c.impl} | {c.device} | {c.layers} | {c.batch_size} | "
-                     f"{c.seconds_per_epoch:.4f} | {c.seconds_min:.4f}–{c.seconds_max:.4f} | "
+                     f"{c.seconds_per_epoch:.4g} | {c.seconds_min:.4g}–{c.seconds_max:.4g} | "
                      f"{c.floor_ratio:.2f} | {c.samples_per_second:,.0f} | "
                      f"{c.gflops:.1f} | {100 * c.peak_fraction:.1f} |")
     rows = speedups(cells)
