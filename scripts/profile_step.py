@@ -91,10 +91,12 @@ def unrolled_epoch(backend: str, layers: list[int], X: np.ndarray, y: np.ndarray
     if backend == "numpy":
         lib, take = np, lambda a, rows, out: np.take(a, rows, axis=0, out=out, mode="clip")
         column_sum = lambda g, out: np.add.reduce(g, axis=0, out=out)  # noqa: E731
+        predicted = lambda probs: probs.argmax(axis=1)  # noqa: E731
     else:
         import torch as lib
         take = lambda a, rows, out: lib.index_select(a, 0, rows, out=out)  # noqa: E731
         column_sum = lambda g, out: lib.sum(g, dim=0, out=out)  # noqa: E731
+        predicted = lambda probs: probs.max(dim=1).indices  # noqa: E731  # as train_step
     phi, phi_prime = F.ACTIVATIONS["leaky_relu"], F.DERIVATIVES["leaky_relu"]
     P_ = model.params
     bounds = batch_bounds(len(y), batch_size)
@@ -123,21 +125,21 @@ def unrolled_epoch(backend: str, layers: list[int], X: np.ndarray, y: np.ndarray
             t = lap("layer 2: A1 @ W2 + b2", t)
             probs, _ = F.softmax_cross_entropy(Z2, yb, out=b["P"])
             t = lap("softmax and loss", t)
-            lib.count_nonzero(probs.argmax(1) == yb)
+            lib.count_nonzero(predicted(probs) == yb)
             t = lap("correct count", t)
             G2 = F.cross_entropy_grad(probs, yb, out=b["P"])
             t = lap("gradient at the logits", t)
+            db2 = column_sum(G2, b["db2"])  # as backward_pass: db before dW
             dW2 = lib.matmul(A1.T, G2, out=b["dW2"])
-            db2 = column_sum(G2, b["db2"])
             t = lap("layer 2: dW2, db2", t)
             G1 = lib.matmul(G2, P_["W2"].T, out=b["G1"])
             t = lap("layer 2: G2 @ W2.T", t)
             G1 = phi_prime(Z1, A1, G1, 0.01)
             t = lap("activation derivative", t)
-            dW1 = lib.matmul(xb.T, G1, out=b["dW1"])
-            t = lap("X.T @ G1", t)
             db1 = column_sum(G1, b["db1"])
             t = lap("db1", t)
+            dW1 = lib.matmul(xb.T, G1, out=b["dW1"])
+            t = lap("X.T @ G1", t)
             optimizer.step(P_, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2})
             lap("optimizer step", t)
         return spent
