@@ -145,9 +145,9 @@ if spread > 0.3 or load > 1:
 
 # %%
 DOCS = Path.cwd().parent / "docs" / "benchmarks.md"
-section = re.search(r"^## 784-256-10 on (.*?)(?=^## )", DOCS.read_text(), re.S | re.M)
-lines = section.group(0).split("\n### ")[0].splitlines() if section else []
-print("\n".join(line for line in lines if line.startswith(("##", "Measured", "machine", "|")))
+section = re.search(r"^### 784-256-10 on .*?(?=^### )", DOCS.read_text(), re.S | re.M)
+lines = section.group(0).split("\n**")[0].splitlines() if section else []  # up to the notes
+print("\n".join(line for line in lines if line.startswith(("###", "Recorded", "|")))
       or "(no such section in docs/benchmarks.md)")
 
 # %% [markdown]
@@ -165,7 +165,7 @@ else:
     print("No CUDA GPU on this machine: torch.cuda.is_available() is False.")
     print("What docs/benchmarks.md records for GPUs:\n")
     text = DOCS.read_text()
-    section = re.search(r"^## GPU\n(.*?)(?=^## )", text, re.S | re.M)
+    section = re.search(r"^## GPU\n(.*?)(?=^## |\Z)", text, re.S | re.M)
     print(section.group(1).strip() if section else "(no GPU section in docs/benchmarks.md)")
 
 # %% [markdown]
