@@ -174,8 +174,8 @@ def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
         grad = out if out is probs else _into(probs, out)
     if y.ndim == 1:
         # −1 at (i, y_i) in one kernel: tensor indexing (grad[rows, y] -= 1) runs about
-        # twenty small ops a step; one addition per entry, so the sum is exact and
-        # scatter_add_ is deterministic (on CUDA too)
+        # twenty small ops a step. One addition per entry, so the result is exact; and
+        # scatter_add_ is deterministic on CUDA too (torch's determinism notes, 2.6 on)
         grad.scatter_add_(1, y.unsqueeze(1), grad.new_full((1, 1), -1.0).expand(n, 1))
     else:
         grad -= y
