@@ -74,9 +74,9 @@ def column_major_buffers(layer_sizes: tuple[int, ...], n_rows: int) -> frozenset
     along the contiguous side: on the AMD EPYC of docs/benchmarks.md, torch's MKL ran the
     output layer's forward and weight-gradient products 4× slower with 10 contiguous
     columns than with the batch's rows, and its three products (``Z_L``, ``dW_L``,
-    ``G_{L-1}``) in 3–22 % less time again with ``W_L`` column-major; NumPy's epoch was unchanged
-    (OpenBLAS's forward product is slower this way, the softmax's reductions down columns
-    3× faster). The rule depends on the shapes alone, never on the CPU; the values are the
+    ``G_{L-1}``) took 3–22 % less time again with ``W_L`` column-major; NumPy's epoch was
+    unchanged (OpenBLAS's forward product is slower this way, the softmax's reductions down
+    columns 3× faster). The rule depends on the shapes alone, never on the CPU; the values are the
     same, only the memory order differs."""
     L = len(layer_sizes) - 1
     classes = layer_sizes[-1]

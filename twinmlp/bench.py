@@ -12,8 +12,8 @@ calls of the twins' step: arithmetic no implementation of the step can skip (98 
 FLOPs of 784-256-10); NumPy's floor is the one of numpy_impl and scikit-learn, torch's
 the one of torch_impl and torch-autograd.
 
-The cells of one batch size, architecture and library, with their floor, are timed in
-rounds: each round runs one epoch of every one of them, in an order rotated every round,
+The cells of one batch size, architecture, device and library, with their floor, are
+timed in rounds: each round runs one epoch of every one of them, in an order rotated every round,
 so the ratios (to the floor, and of a twin to its anchor) compare epochs taken side by
 side, under the same load; each is the median of its per-round ratios. Every cell
 reports the median, minimum and maximum of its epochs over the rounds, after warm-up
@@ -430,7 +430,7 @@ def paired_ratio(times: list[float], others: list[float]) -> float:
 def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
     """Per batch size (and device, layers): how many times faster each twin is than its
     anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd): the
-    anchor's epoch over the twin's, round by round (:func:`paired_ratio`), its median as
+    anchor's epoch over the twin's, round by round (as :func:`paired_ratio`), its median as
     ``speedup`` and its range as ``speedup_min``/``speedup_max``."""
     rows = []
     by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in cells}
@@ -439,10 +439,9 @@ def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
         other = by_key.get((anchor, "cpu" if anchor == "sklearn" else device, batch, layers))
         if other is not None:
             per_round = [a / t for a, t in zip(other.epoch_seconds, cell.epoch_seconds,
-                                               strict=False)]
+                                               strict=True)]
             rows.append({"impl": impl, "anchor": anchor, "device": device, "batch_size": batch,
-                         "layers": layers,
-                         "speedup": paired_ratio(other.epoch_seconds, cell.epoch_seconds),
+                         "layers": layers, "speedup": statistics.median(per_round),
                          "speedup_min": min(per_round), "speedup_max": max(per_round)})
     return rows
 
