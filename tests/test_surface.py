@@ -11,7 +11,7 @@ import pytest
 
 from twinmlp import numpy_impl, torch_impl
 
-MODULES = ["functional", "model", "optim", "parallel"]
+MODULES = ["functional", "plain", "model", "optim", "parallel"]
 #: Parameters that only the torch twin has, by qualified name.
 TORCH_ONLY = {"model.MLP.__init__": {"device"}, "parallel.DataParallelMLP.__init__": {"rank"}}
 
