@@ -56,7 +56,7 @@ def available_memory(device: Any = "cpu") -> tuple[int | None, str]:
 
         free, _total = torch.cuda.mem_get_info(torch.device(name))
         return int(free), f"free on {name}"
-    return available_ram(), "RAM available"
+    return available_ram(), "available in RAM"
 
 
 def check_fits(n_bytes: float, what: str, device: Any = "cpu") -> None:
@@ -65,7 +65,7 @@ def check_fits(n_bytes: float, what: str, device: Any = "cpu") -> None:
     available, memory = available_memory(device)
     if available is not None and n_bytes > available:
         raise SizeError(f"{what} needs about {format_bytes(n_bytes)}, but only "
-                        f"{format_bytes(available)} of {memory}: choose smaller sizes")
+                        f"{format_bytes(available)} is {memory}: choose smaller sizes")
 
 
 def parameter_count(layer_sizes: tuple[int, ...] | list[int]) -> int:
