@@ -4,8 +4,8 @@ A network of ``--layers 64,1000000000000,10`` or a ``bench --samples 10000000000
 otherwise end in a ``MemoryError`` traceback (or the kernel's OOM killer) half-way through
 allocating. :func:`check_fits` compares an estimate of the bytes about to be allocated
 with the memory available — the RAM's, or a CUDA device's free memory — and refuses in one
-line naming both. The estimates are lower bounds (what is allocated at once), so nothing
-that could fit is refused.
+line naming both. The estimates are lower bounds of the peak (what is alive at once while
+allocating; training needs more still), so nothing that could have run is refused.
 """
 
 from __future__ import annotations

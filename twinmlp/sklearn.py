@@ -195,10 +195,11 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X: np.ndarray, y: np.ndarray, epochs: int, resume: TrainState | None
                ) -> None:
+        seed = getattr(self, "_seed", self.random_state)  # estimators pickled before _seed
         X_val = y_val = None
         patience = None
         if self.early_stopping and resume is None:  # fit only: see partial_fit
-            rng = np.random.default_rng(self._seed)
+            rng = np.random.default_rng(seed)
             order = rng.permutation(len(y))
             n_val = max(1, round(self.validation_fraction * len(y)))
             if len(y) - n_val < 1:
@@ -212,7 +213,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         options = dict(batch_size=batch_size, lr=self.lr, weight_decay=self.weight_decay,
                        patience=patience, optimizer=self.optimizer, momentum=self.momentum,
                        beta1=self.beta1, beta2=self.beta2, eps=self.eps,
-                       schedule=self.schedule, dropout=self.dropout, seed=self._seed)
+                       schedule=self.schedule, dropout=self.dropout, seed=seed)
         config = TrainConfig(epochs=self.epochs, **options)  # validates, the schedule's span
         if resume is not None:  # one epoch at the schedule's position (see partial_fit)
             position = min(resume.epoch, config.epochs - 1)
