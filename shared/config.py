@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from twinmlp.shared.errors import TwinMLPError
 
 ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu")
@@ -30,11 +32,37 @@ def invalid(owner: str, name: str, value: Any, expected: str) -> TwinMLPError:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer of any kind (``int``, ``np.int64``, …), never a boolean."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number of any kind (``float``, ``np.float32``, …), never a boolean."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(value))
+
+
+def plain_number(value: Any) -> Any:
+    """A NumPy integer or float scalar as the Python ``int``/``float`` it equals (so the
+    config stays JSON-ready and its messages show ``8``, not ``np.int64(8)``); anything
+    else unchanged, to be judged by the checks."""
+    if isinstance(value, np.generic) and _is_int(value):
+        return int(value)
+    if isinstance(value, np.generic) and isinstance(value, numbers.Real) \
+            and not isinstance(value, np.bool_):
+        return float(value)
+    return value
+
+
+def _plain_fields(config: Any) -> None:
+    """Replace every NumPy scalar field of a frozen dataclass by its Python number."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = tuple(value.tolist())
+        if isinstance(value, (list, tuple)):
+            value = type(value)(plain_number(v) for v in value)
+        object.__setattr__(config, field.name, plain_number(value))
 
 
 def _require(ok: bool, owner: str, name: str, value: Any, expected: str) -> None:
@@ -44,7 +72,11 @@ def _require(ok: bool, owner: str, name: str, value: Any, expected: str) -> None
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture and initialisation of one MLP (MATH.md §1, §4, §8)."""
+    """Architecture and initialisation of one MLP (MATH.md §1, §4, §8).
+
+    Numbers may be Python's or NumPy's (``np.int64``, ``np.float32``; ``layer_sizes`` a
+    list, tuple or 1-D array): they are stored as Python numbers. Booleans are refused.
+    """
 
     layer_sizes: tuple[int, ...]
     activation: str = "leaky_relu"
@@ -55,6 +87,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         owner = "ModelConfig"
+        _plain_fields(self)
         sizes = self.layer_sizes
         ok = isinstance(sizes, (list, tuple)) and len(sizes) >= 2
         ok = ok and all(_is_int(s) and s > 0 for s in sizes)
@@ -90,7 +123,8 @@ class TrainConfig:
     ``momentum`` and ``nesterov`` optimizers, ``beta1``/``beta2``/``eps`` by ``adam`` and
     ``adamw``; ``step_size``/``gamma`` by the ``step`` schedule and ``warmup_epochs``/
     ``min_lr`` by ``cosine``. ``dropout_rng="device"`` lets the torch twin draw dropout
-    masks on its device (faster on a GPU, no parity with numpy_impl).
+    masks on its device (faster on a GPU, no parity with numpy_impl). NumPy integer and
+    float scalars are accepted wherever a number is and stored as Python numbers.
     """
 
     epochs: int = 100
@@ -116,6 +150,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"
+        _plain_fields(self)
         _require(_is_int(self.epochs) and self.epochs >= 1, owner, "epochs", self.epochs,
                  "an integer >= 1")
         _require(_is_int(self.batch_size) and self.batch_size >= 1, owner, "batch_size",

@@ -83,6 +83,17 @@ class Dataset:
                 f"{len(self.y_test)} test, {self.n_features} features, {self.n_classes} classes")
 
 
+def validation_given(X_val: object, y_val: object) -> bool:
+    """Whether a validation split was passed: both ``X_val`` and ``y_val``, or neither
+    (``False``); one without the other is refused, naming both, rather than silently
+    training without validation."""
+    if (X_val is None) != (y_val is None):
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise TwinMLPError(f"{given} was given without {missing}: a validation split needs "
+                           f"both X_val and y_val (or neither)")
+    return X_val is not None
+
+
 def split_and_scale(name: str, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
                     y_val: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                     class_names: tuple[str, ...]) -> Dataset:
@@ -153,7 +164,8 @@ def load_dataset(name: str, root: Path | None = None, download: bool = False) ->
 
 def load_mnist_family(name: str, root: Path, download: bool = False) -> Dataset:
     """MNIST or Fashion-MNIST through torchvision: pixels scaled to [0, 1], a seeded
-    validation split of :data:`VALIDATION_SIZE` training rows, then standardised with the
+    validation split of :data:`VALIDATION_SIZE` training rows (of a fifth of a smaller
+    file, at least one row: :func:`validation_rows`), then standardised with the
     statistics of the remaining training rows. The test split is untouched."""
     source = SOURCES[name]
     if not source.is_ready(root):
@@ -168,13 +180,24 @@ def load_mnist_family(name: str, root: Path, download: bool = False) -> Dataset:
     train_images, test_images = (a.reshape(len(a), -1).astype(np.float64) / 255.0
                                  for a in arrays[0::2])
     train_labels, test_labels = (a.astype(np.int64) for a in arrays[1::2])
-    n_val = min(VALIDATION_SIZE, len(train_labels) // 5)
+    n_val = validation_rows(name, len(train_labels), source.raw_folder(root))
     order = np.random.default_rng(SPLIT_SEED).permutation(len(train_labels))
     val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
     classes = _class_names(name)
     return split_and_scale(name, train_images[train_rows], train_labels[train_rows],
                            train_images[val_rows], train_labels[val_rows], test_images,
                            test_labels, classes)
+
+
+def validation_rows(name: str, n_rows: int, folder: Path) -> int:
+    """How many of ``n_rows`` training rows are held out for validation: a fifth, at most
+    :data:`VALIDATION_SIZE`, at least one (so a tiny file of 2–4 rows still trains, with
+    or without early stopping); fewer than 2 rows cannot be split and are refused."""
+    if n_rows < 2:
+        raise TwinMLPError(f"{name} in {folder} holds {n_rows} training row"
+                           f"{'' if n_rows == 1 else 's'}: at least 2 are needed, one to "
+                           f"train on and one held out for validation")
+    return min(VALIDATION_SIZE, max(1, n_rows // 5))
 
 
 def _class_names(name: str) -> tuple[str, ...]:

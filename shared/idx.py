@@ -181,7 +181,10 @@ def verify(source: IdxSource, name: str, gz_bytes: bytes, content: bytes) -> str
 
 def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
     """Check and unzip the four ``.gz`` files of ``source_dir`` into torchvision's layout
-    under ``root``; returns the raw folder. Nothing is written unless all four pass."""
+    under ``root``; returns the raw folder. Nothing is written unless all four pass. The
+    raw folder gets the umask's usual mode (a shared data root stays readable); when
+    ``source_dir`` is that raw folder (or inside it), the unzipped files are put beside
+    the sources, which are never deleted."""
     source = SOURCES[name]
     source_dir = Path(source_dir)
     missing = [f"{f}.gz" for f in FILES if not (source_dir / f"{f}.gz").is_file()]
@@ -192,6 +195,7 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=target.parent))
+        staging.chmod(folder_mode())  # mkdtemp's 0700 would hide a shared data root
     except OSError as error:
         from twinmlp.shared.data import data_root_message
 
@@ -219,13 +223,39 @@ def import_idx_folder(name: str, source_dir: Path, root: Path) -> Path:
                                    f"{counts[labels]} labels but {FILES[images]}.gz holds "
                                    f"{counts[images]} images: not importing them")
         try:
-            _replace_folder(staging, target)
+            if _holds(target, source_dir):  # never delete the files being imported
+                _move_files_into(staging, target)
+            else:
+                _replace_folder(staging, target)
         except OSError as error:
             raise TwinMLPError(f"cannot write {target}: {error.strerror}; fix: free space "
                                f"or choose a writable --data-root") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def folder_mode() -> int:
+    """The mode ``mkdir`` gives a new folder: ``0o777`` less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def _holds(folder: Path, path: Path) -> bool:
+    """Whether ``path`` is ``folder`` or inside it (links resolved)."""
+    folder, path = folder.resolve(), path.resolve()
+    return path == folder or folder in path.parents
+
+
+def _move_files_into(staging: Path, target: Path) -> None:
+    """Importing a folder into itself (torchvision's own ``raw`` folder, which holds the
+    ``.gz`` files beside the unzipped ones): each unzipped file replaces its old copy
+    (``os.replace``, atomic), and every other file — the sources — stays."""
+    for file in staging.iterdir():
+        with open(file, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(file, target / file.name)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:

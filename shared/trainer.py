@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.data import validation_given
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.schedules import learning_rate
@@ -165,7 +166,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     an uninterrupted run); ``on_epoch_end`` receives one after every epoch (for epoch
     checkpoints). A non-finite loss or parameter raises :class:`DivergenceError`.
     """
-    has_val = X_val is not None and y_val is not None
+    has_val = validation_given(X_val, y_val)
     if config.patience is not None and not has_val:
         raise TwinMLPError("early stopping (patience) watches the validation loss: "
                          "pass X_val and y_val, or set patience=None")

@@ -75,7 +75,7 @@ def check_state(state: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.
         raise TwinMLPError(f"state dict must have keys {sorted(shapes)}, got {got}")
     out = {}
     for name, value in state.items():
-        value = np.asarray(value)
+        value = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
         if tuple(value.shape) != tuple(shapes[name]):
             raise TwinMLPError(f"state dict entry {name!r} has shape {tuple(value.shape)}, "
                              f"expected {tuple(shapes[name])}")

@@ -101,3 +101,64 @@ def test_patience_without_validation_data(model: numpy_impl.MLP) -> None:
     with pytest.raises(ValueError, match=r"early stopping \(patience\) watches the validation "
                                          r"loss: pass X_val and y_val"):
         model.fit(np.zeros((2, 4)), np.array([0, 1]), patience=3, verbose=False)
+
+
+# --- NumPy scalars and API gaps (issue 21: bug 8, bug 15) ---
+
+def test_numpy_scalars_are_numbers_and_stored_as_python_numbers() -> None:
+    config = TrainConfig(epochs=np.int64(3), batch_size=np.int32(8), lr=np.float32(0.5),
+                         patience=np.int64(2), seed=np.uint8(4), dropout=np.float64(0.1))
+    assert (config.epochs, config.batch_size, config.lr, config.seed) == (3, 8, 0.5, 4)
+    assert all(type(v) in (int, float) for v in (config.epochs, config.lr, config.patience))
+    model = ModelConfig(np.array([4, 8, 3]), alpha=np.float32(0.25), seed=np.int64(1))
+    assert model.layer_sizes == (4, 8, 3) and type(model.layer_sizes[1]) is int
+    assert ModelConfig((np.int64(4), np.int64(8), 3)).to_dict()["layer_sizes"] == [4, 8, 3]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"epochs": True}, r"TrainConfig\.epochs = True is not allowed: expected an integer"),
+    ({"batch_size": np.bool_(True)}, r"TrainConfig\.batch_size = np\.True_ is not allowed"),
+    ({"lr": np.float32("nan")}, r"TrainConfig\.lr = nan is not allowed"),
+    ({"epochs": np.float64(2.0)}, r"TrainConfig\.epochs = 2\.0 is not allowed"),
+])
+def test_booleans_and_non_integers_stay_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_a_numpy_size_is_named_plainly_in_a_refusal() -> None:
+    with pytest.raises(ValueError, match=r"layer_sizes = \(64, 0, 10\) is not allowed"):
+        ModelConfig((np.int64(64), np.int64(0), 10))
+
+
+def test_mlp_fit_takes_numpy_epochs() -> None:
+    model = numpy_impl.MLP([4, 3], dtype="float64")
+    history = model.fit(np.zeros((6, 4)), np.arange(6) % 3, epochs=np.int64(2),
+                        batch_size=np.int64(3), lr=np.float32(0.1), verbose=False)
+    assert history.epochs_run == 2
+
+
+@pytest.mark.parametrize("given", ["X_val", "y_val"])
+def test_validation_needs_both_halves(given: str) -> None:
+    model = numpy_impl.MLP([4, 3], dtype="float64")
+    X, y = np.zeros((6, 4)), np.arange(6) % 3
+    split = {given: X if given == "X_val" else y}
+    missing = "y_val" if given == "X_val" else "X_val"
+    with pytest.raises(TwinMLPError, match=rf"{given} was given without {missing}: a "
+                                           r"validation split needs both X_val and y_val"):
+        model.fit(X, y, **split, epochs=1, verbose=False)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_load_state_dict_takes_tensors_that_require_grad(backend: str) -> None:
+    import torch
+
+    from twinmlp import torch_impl
+
+    source = torch_impl.MLP([4, 3, 3], dtype="float64", seed=5)
+    state = {name: torch.tensor(value, requires_grad=True)
+             for name, value in source.state_dict().items()}
+    target = (numpy_impl if backend == "numpy" else torch_impl).MLP([4, 3, 3], dtype="float64")
+    target.load_state_dict(state)
+    for name, value in source.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(target.state_dict()[name]), value)

@@ -487,6 +487,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
     if args.dataset == "random":
         rng = np.random.default_rng(0)
         n = args.samples or 60000
+        from twinmlp.shared.memory import check_rows_fit
+        check_rows_fit(n, 784 * (8 + 4) + 8, "bench's random data", "cpu")
         X = rng.standard_normal((n, 784)).astype(np.float32)
         y = rng.integers(0, 10, size=n)
         n_classes, source = 10, f"random data of MNIST shape ({n} × 784)"

@@ -4,22 +4,27 @@ It works in ``Pipeline`` and ``GridSearchCV`` and passes
 ``sklearn.utils.estimator_checks.check_estimator`` with both backends. Inputs are
 validated the scikit-learn way (``validate_data``); labels may be of any type
 (``classes_``); training is the shared loop, so ``partial_fit`` continues a run epoch by
-epoch with its optimizer state. No scaling is done here: put a ``StandardScaler`` in front.
+epoch with its optimizer state. Numbers may be NumPy scalars (``np.int64(8)``,
+``np.float32(0.01)``), as scikit-learn's own estimators take them. No scaling is done
+here: put a ``StandardScaler`` in front.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.config import ModelConfig, TrainConfig, _is_int
 from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.schedules import learning_rate
 from twinmlp.shared.trainer import History, TrainState
 from twinmlp.shared.validation import check_fits_dtype
 from twinmlp.twins import make_twin
@@ -42,14 +47,24 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
     dtype : {"float32", "float64"}
     optimizer : {"sgd", "momentum", "nesterov", "adam", "adamw"}
     lr, batch_size, epochs, weight_decay, momentum, beta1, beta2, eps, schedule, dropout
-        As in ``shared.config.TrainConfig``; ``batch_size`` is capped at the sample count.
+        As in ``shared.config.TrainConfig``; ``batch_size`` (an integer >= 1) is capped at
+        the sample count. ``schedule`` runs over ``epochs`` epochs; see :meth:`partial_fit`
+        for its position there.
     early_stopping : bool
-        Hold out ``validation_fraction`` of the training rows (seeded) and stop after
-        ``patience`` epochs without a better validation loss, restoring the best epoch.
-    random_state : int
+        ``fit`` holds out ``validation_fraction`` of the training rows (seeded) and stops
+        after ``patience`` epochs without a better validation loss, restoring the best
+        epoch. ``partial_fit`` ignores it, as scikit-learn's ``MLPClassifier`` does.
+    random_state : int, numpy.random.RandomState or None
         Seeds the initial parameters, the batch order, dropout and the validation split.
+        ``None`` or a ``RandomState`` draws that seed from NumPy's global generator or the
+        given one, once per ``fit`` (or first ``partial_fit``), as scikit-learn does.
     verbose : bool
         Progress bar.
+
+    ``fit`` and ``partial_fit`` take no ``sample_weight``: every row counts once (repeat
+    rows to weight them). As for scikit-learn's estimators without it,
+    ``sklearn.utils.validation.has_fit_parameter(estimator, "sample_weight")`` is False,
+    so meta-estimators know; passing it anyway is one clear error.
     """
 
     def __init__(self, backend: str = "numpy", device: str = "cpu",
@@ -60,7 +75,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  schedule: str = "constant", dropout: float = 0.0,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
-                 patience: int = 10, random_state: int = 0, verbose: bool = False) -> None:
+                 patience: int = 10, random_state: Any = 0, verbose: bool = False) -> None:
         self.backend = backend
         self.device = device
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -85,8 +100,9 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any) -> TwinMLPClassifier:
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> TwinMLPClassifier:
         """Train from scratch on ``X`` (n, features) and labels ``y`` of any type."""
+        _refuse_fit_params("fit", fit_params)
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_fits_dtype(X, self.dtype)
         check_classification_targets(y)
@@ -95,8 +111,22 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         self._train(X, self._encode(y), epochs=self.epochs, resume=None)
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> TwinMLPClassifier:
-        """One more epoch over ``X``, ``y``; the first call needs ``classes`` (all labels)."""
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any
+                    ) -> TwinMLPClassifier:
+        """One more epoch over ``X``, ``y``; the first call needs ``classes`` (all labels).
+
+        Every call trains one epoch on all the rows given: no rows are held out and
+        ``early_stopping`` is ignored (as by scikit-learn's ``MLPClassifier``), also after a
+        ``fit`` that stopped early — training then continues from the restored best
+        parameters with the optimizer state of the last epoch.
+
+        The learning-rate schedule's position is the number of epochs trained so far (by
+        ``fit`` and ``partial_fit`` together), up to ``epochs − 1``: the ``k``-th epoch
+        gets the rate that ``fit`` gives epoch ``k`` of ``epochs`` (so ``epochs`` calls
+        from scratch end with the model of one ``fit``), and past ``epochs`` the last
+        epoch's rate stays (``cosine``: it no longer shrinks call by call).
+        """
+        _refuse_fit_params("partial_fit", fit_params)
         first = not hasattr(self, "classes_")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
         check_fits_dtype(X, self.dtype)
@@ -115,7 +145,12 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         if len(unknown):
             raise TwinMLPError(f"y holds labels {unknown.tolist()} that are not in classes_ "
                              f"{self.classes_.tolist()}")
-        self._train(X, self._encode(y), epochs=self._state.epoch + 1, resume=self._state)
+        resume = self._state
+        if resume.history.stopped_early:  # the trainer would not train past the stop
+            history = resume.history.copy()
+            history.stopped_early = False
+            resume = dataclasses.replace(resume, history=history)
+        self._train(X, self._encode(y), epochs=resume.epoch + 1, resume=resume)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -141,20 +176,30 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         hidden = self.hidden_layer_sizes
         hidden = (hidden,) if np.ndim(hidden) == 0 else tuple(hidden)  # as scikit-learn
         layers = (n_features, *hidden, len(self.classes_))
+        self._seed = self._resolve_seed()
         config = ModelConfig(layers, self.activation, self.leaky_alpha, self.init, self.dtype,
-                             self.random_state)
+                             self._seed)
         self.model_ = make_twin(self.backend, config, self.device)
         self._state = TrainState(0, self.model_.state_dict(), {}, History())
+
+    def _resolve_seed(self) -> Any:
+        """``random_state`` as the seed of every stream: an integer as given (checked by
+        the configs), one drawn from NumPy for ``None`` or a ``RandomState``."""
+        state = self.random_state
+        if state is None or isinstance(state, np.random.RandomState):
+            return int(check_random_state(state).randint(np.iinfo(np.int32).max))
+        return state
 
     def _encode(self, y: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.classes_, y)
 
     def _train(self, X: np.ndarray, y: np.ndarray, epochs: int, resume: TrainState | None
                ) -> None:
+        seed = getattr(self, "_seed", self.random_state)  # estimators pickled before _seed
         X_val = y_val = None
         patience = None
-        if self.early_stopping:
-            rng = np.random.default_rng(self.random_state)
+        if self.early_stopping and resume is None:  # fit only: see partial_fit
+            rng = np.random.default_rng(seed)
             order = rng.permutation(len(y))
             n_val = max(1, round(self.validation_fraction * len(y)))
             if len(y) - n_val < 1:
@@ -162,15 +207,23 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val, X, y = X[order[:n_val]], y[order[:n_val]], X[order[n_val:]], y[
                 order[n_val:]]
             patience = self.patience
-        config = TrainConfig(epochs=epochs, batch_size=max(1, min(self.batch_size, len(y))),
-                             lr=self.lr, weight_decay=self.weight_decay, patience=patience,
-                             optimizer=self.optimizer, momentum=self.momentum, beta1=self.beta1,
-                             beta2=self.beta2, eps=self.eps, schedule=self.schedule,
-                             dropout=self.dropout, seed=self.random_state)
+        batch_size = self.batch_size  # capped when valid; a bad one is TrainConfig's to refuse
+        if _is_int(batch_size) and batch_size > len(y):
+            batch_size = len(y)
+        options = dict(batch_size=batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                       patience=patience, optimizer=self.optimizer, momentum=self.momentum,
+                       beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                       schedule=self.schedule, dropout=self.dropout, seed=seed)
+        config = TrainConfig(epochs=self.epochs, **options)  # validates, the schedule's span
+        if resume is not None:  # one epoch at the schedule's position (see partial_fit)
+            position = min(resume.epoch, config.epochs - 1)
+            options.update(lr=learning_rate(config, position), schedule="constant")
+            config = TrainConfig(epochs=epochs, **options)
         states: list[TrainState] = []
         history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
                                   on_epoch_end=states.append, **config.to_dict())
-        self._state = states[-1] if states else self._state
+        if states:  # with early stopping the model holds the best epoch, not the last
+            self._state = dataclasses.replace(states[-1], params=self.model_.state_dict())
         self.n_epochs_ = history.epochs_run
         self.loss_curve_ = list(history.train_loss)
         self._warn_if_blown_up()
@@ -191,3 +244,11 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                           f"lr={self.lr} is too large for this problem; try a smaller one",
                           ConvergenceWarning, stacklevel=3)
 
+
+
+def _refuse_fit_params(method: str, fit_params: dict[str, Any]) -> None:
+    """No fit parameters are supported (``sample_weight`` among them): one clear error."""
+    if fit_params:
+        names = ", ".join(sorted(fit_params))
+        raise TwinMLPError(f"TwinMLPClassifier.{method} does not support {names}: every row "
+                           f"counts once (to weight rows, repeat them)")
