@@ -14,10 +14,11 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from twinmlp.shared.cache import ForwardCache, column_major_params
+from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
+from twinmlp.shared.layout import column_major_params
 from twinmlp.shared.trainer import DivergenceError, History, TrainState, train
 from twinmlp.shared.validation import (
     as_array,
@@ -50,7 +51,7 @@ class TwinMLP:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        column_major = column_major_params(config.layer_sizes)  # W_L: shared/cache.py
+        column_major = column_major_params(config.layer_sizes)  # W_L: shared/layout.py
         self.params: dict[str, Array] = {}
         for name, value in init_params(config).items():
             param = self._to_backend(value)
