@@ -3,7 +3,7 @@ them (and which parameter) are column-major (MATH.md §1, §5).
 
 Layout changes no value, only the memory order: the rule depends on the shapes alone, never
 on the CPU. Why the output layer is column-major, with the measurements: docs/benchmarks.md,
-"Fast path: the output layer column-major".
+"Fast path: output layer column-major".
 """
 
 from __future__ import annotations
