@@ -130,7 +130,8 @@ class MLP(TwinMLP):
             grads[f"b{l}"] = torch.sum(G, dim=0, out=buffer(f"db{l}"))
             grads[f"W{l}"] = torch.matmul(A[l - 1].T, G, out=buffer(f"dW{l}"))
             if l > 1:
-                G = torch.matmul(G, self.params[f"W{l}"].T, out=buffer(f"G{l - 1}"))
+                W = self.params[f"W{l}"]
+                G = torch.matmul(G, W.T, out=buffer(f"G{l - 1}"))
                 G = phi_prime(Z[l - 1], Phi[l - 1], G, self.config.alpha)
                 if D is not None:
                     G *= D[l - 1]
