@@ -226,9 +226,8 @@ def _prose(text: str, width: int, indent: str = "") -> list[str]:
 
 def _render(mine: Source | None, theirs: Source | None, total: int) -> str:
     """One definition: written once, one twin only, two columns, or stacked."""
-    if mine is theirs or mine is None or theirs is None:
-        source = mine or theirs
-        assert source is not None
+    if mine is None or theirs is None or mine is theirs:
+        source = theirs if mine is None else mine
         label = ("written once, for both twins" if mine is theirs
                  else f"{TWINS[mine is None]} only")
         header = _prose(f"{source.where}: {label}", total)
@@ -239,12 +238,11 @@ def _render(mine: Source | None, theirs: Source | None, total: int) -> str:
     column = (total - 3) // 2
     if column < MIN_COLUMN or not (_fits(mine, column) and _fits(theirs, column)):
         # stacked, with a two-character gutter for the marks
-        out = []
-        for source in (mine, theirs):
-            gutter = [f"{mark} " for mark in markers[:len(source.lines)]]
-            out += ["" if out else None, source.where, "─" * min(total, len(source.where)),
-                    *_wrapped_rows(source, total - 2, gutter)]
-        return "\n".join(line for line in out if line is not None)
+        blocks = ["\n".join([source.where, "─" * min(total, len(source.where)),
+                             *_wrapped_rows(source, total - 2,
+                                            [f"{mark} " for mark in markers[:len(source.lines)]])])
+                  for source in (mine, theirs)]
+        return "\n\n".join(blocks)
     out = [f"{mine.where:<{column}}   {theirs.where}", f"{'─' * column}   {'─' * column}"]
     left, right = _wrap(mine, column), _wrap(theirs, column)
     for a_parts, b_parts, marker in zip_longest(left, right, markers, fillvalue=[""]):
