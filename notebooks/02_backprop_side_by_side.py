@@ -19,8 +19,11 @@
 # ways: the NumPy twin against the torch twin, against `torch.autograd` on the same network
 # written with `torch.nn.functional`, and against central differences. Then one SGD step with
 # the L2 term (§6, §7). The code shown is the project's own, printed from its source by
-# `twinmlp.show.side_by_side` (the `twinmlp show NAME` command). This notebook runs in seconds
-# and has no quick settings.
+# `twinmlp.show.side_by_side` (the `twinmlp show NAME` command): first the plain twins
+# (`numpy_impl/plain.py`, `torch_impl/plain.py`: one formula of MATH.md a line), then the fast
+# path that training runs, which computes the same values, with a line per difference saying
+# why it is faster (the measurements are in `docs/benchmarks.md`, "Why the fast path is written
+# as it is"). This notebook runs in seconds and has no quick settings.
 
 # %%
 import warnings
@@ -34,7 +37,6 @@ from IPython.display import Markdown, display
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
 from twinmlp.numpy_impl import functional as NF  # noqa: E402
 from twinmlp.shared.data import load_digits  # noqa: E402
-from twinmlp.torch_impl import functional as TFN  # noqa: E402
 
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
 from twinmlp.parity import relative_error, to_numpy  # noqa: E402
@@ -54,14 +56,14 @@ print("initial parameters bit-identical:",
 # ## The forward pass (MATH.md §1)
 #
 # $Z_l = A_{l-1} W_l + b_l$, $A_l = \varphi(Z_l)$ for the hidden layers,
-# $P = \mathrm{softmax}(Z_L)$. The two twins' `forward_pass`, line beside line (`≠` marks the
-# lines that differ, which are the library's words):
+# $P = \mathrm{softmax}(Z_L)$. The two twins' plain `forward`, line beside line (`≠` marks the
+# lines that differ, which are the library's words), then the fast path's `forward_pass`:
 
 # %%
-print(side_by_side("forward_pass", 206))
+print(side_by_side("forward", 206))
 
 # %% [markdown]
-# The pieces it calls, `linear`, `leaky_relu` and `softmax` (MATH.md §2, §4):
+# The pieces the fast path calls, `linear`, `leaky_relu` and `softmax` (MATH.md §2, §4):
 
 # %%
 for name in ("linear", "leaky_relu", "softmax"):
@@ -72,10 +74,11 @@ for name in ("linear", "leaky_relu", "softmax"):
 #
 # $G_L = (P - Y)/n$; for $l = L \dots 1$: $\partial\ell/\partial W_l = A_{l-1}^\top G_l$,
 # $\partial\ell/\partial b_l = \sum_i (G_l)_{i,:}$, and
-# $G_{l-1} = (G_l W_l^\top) \odot \varphi'(Z_{l-1})$.
+# $G_{l-1} = (G_l W_l^\top) \odot \varphi'(Z_{l-1})$. The plain `backward` first, then the
+# fast path's `backward_pass` and the two functions it calls:
 
 # %%
-print(side_by_side("backward_pass", 206))
+print(side_by_side("backward", 206))
 for name in ("cross_entropy_grad", "leaky_relu_derivative"):
     print()
     print(side_by_side(name, 206))
@@ -83,28 +86,31 @@ for name in ("cross_entropy_grad", "leaky_relu_derivative"):
 # %% [markdown]
 # ## Every quantity, four ways
 #
-# * **numpy** and **torch**: the twins' own `forward`, `backward`, `cross_entropy`,
-#   `cross_entropy_grad` and `DERIVATIVES`; the intermediate gradients $G_l$ come from the
-#   same two functions that `backward_pass` calls.
+# * **numpy** and **torch**: each twin's plain `forward`, `backward` and `cross_entropy`
+#   (`plain.py`) on the model's parameters; the intermediate gradients $G_l$, which the plain
+#   `backward` keeps to itself, come from the fast path's `backward_pass` (its `keep_G`), and
+#   the fast path's gradients are held to the plain ones (printed below the table).
 # * **autograd**: the same network in plain `torch.nn.functional`, differentiated by
 #   `torch.autograd` (the gradients at $Z_l$ are $G_l$).
 # * **central differences**: $(\ell(\theta + h) - \ell(\theta - h)) / 2h$ for every entry
 #   of each gradient, $h = 10^{-6}$, with the loss computed by the NumPy twin.
 
 # %%
-def twin_quantities(model, functional, X, y) -> dict:
-    """Z1, A1, Z2, P, loss, G2, G1 and the gradients, computed by one twin."""
-    probs, cache = model.forward(X)
-    labels = cache.probs.new_tensor(y, dtype=torch.int64) if torch.is_tensor(probs) else y
-    grads = model.backward(cache, labels)
-    G2 = functional.cross_entropy_grad(cache.probs, labels)
-    W2 = model.params["W2"]
-    G1 = functional.DERIVATIVES["leaky_relu"](cache.Z[1], cache.Phi[1], G2 @ W2.T, alpha)
-    out = {"Z1": cache.Z[1], "A1": cache.A[1], "Z2": cache.Z[2], "P": probs,
-           "loss": functional.cross_entropy(cache.logits, labels), "G2": G2,
-           "dW2": grads["W2"], "db2": grads["b2"], "G1": G1,
+def twin_quantities(model, plain, X, y) -> tuple[dict, float]:
+    """Z1, A1, Z2, P, loss, G2, G1 and the gradients, computed by one twin's plain functions
+    (the G_l by its fast path), and the fast path's largest relative gap to the plain
+    gradients."""
+    features, labels = model.prepare_data(X, y)
+    A, Z = plain.forward(model.params, features, "leaky_relu", alpha)
+    grads = plain.backward(model.params, A, Z, labels, "leaky_relu", alpha)
+    G = {}
+    fast = model.backward_pass(model.forward_pass(features), labels, keep_G=G)
+    out = {"Z1": Z[1], "A1": A[1], "Z2": Z[2], "P": A[2],
+           "loss": plain.cross_entropy(Z[2], labels), "G2": G["G2"],
+           "dW2": grads["W2"], "db2": grads["b2"], "G1": G["G1"],
            "dW1": grads["W1"], "db1": grads["b1"]}
-    return {k: to_numpy(v) for k, v in out.items()}
+    gap = max(relative_error(to_numpy(fast[k]), to_numpy(grads[k])) for k in grads)
+    return {k: to_numpy(v) for k, v in out.items()}, gap
 
 
 def autograd_quantities(state: dict, X, y) -> dict:
@@ -155,8 +161,8 @@ def central_differences(state: dict, X, y, h: float = 1e-6) -> dict:
 
 
 state = mine.state_dict()
-q_numpy = twin_quantities(mine, NF, X, y)
-q_torch = twin_quantities(theirs, TFN, X, y)
+q_numpy, fast_gap_numpy = twin_quantities(mine, numpy_impl.plain, X, y)
+q_torch, fast_gap_torch = twin_quantities(theirs, torch_impl.plain, X, y)
 q_autograd = autograd_quantities(state, X, y)
 q_central = central_differences(state, X, y)
 
@@ -188,6 +194,8 @@ for name, formula in FORMULAS.items():
 display(Markdown("\n".join(rows)))
 for other, found in errors.items():
     print(f"largest relative error, numpy vs {other}: {max(found.values()):.2e}")
+print(f"fast path (backward_pass) vs plain backward, largest relative error: numpy "
+      f"{fast_gap_numpy:.2e}, torch {fast_gap_torch:.2e}")
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3.5))
@@ -220,14 +228,16 @@ display(Markdown(
 #
 # $W_l \leftarrow W_l - \eta\,(\partial\ell/\partial W_l + (\lambda/N) W_l)$,
 # $b_l \leftarrow b_l - \eta\,\partial\ell/\partial b_l$, with $N$ the training-set size, not
-# the batch size. The twins' `SGD.step` (the L2 term is added by the shared
-# `OptimizerBase._coupled`):
+# the batch size. The plain `sgd_step` first, then the fast path's `SGD.step`, whose L2 term
+# is added by the shared `OptimizerBase._coupled` (shown last, written once for both twins):
 
 # %%
-print(side_by_side("SGD.step", 206))
+print(side_by_side("sgd_step", 206))
+print()
+print(side_by_side("_coupled", 206))
 
 # %% [markdown]
-# The step taken three ways — each twin's optimizer, the formula written out here, and
+# The step taken three ways — each twin's optimizer, the plain `sgd_step`, and
 # `torch.optim.SGD` with the weights in a group with `weight_decay = λ/N` and the biases in a
 # group without — with the exercise's λ and η and a λ large enough for the term to matter:
 
@@ -246,8 +256,7 @@ for lam in (1e-4, 100.0):
     grads = {k: v for k, v in zip(("W2", "b2", "W1", "b1"),
                                    (q_numpy["dW2"], q_numpy["db2"], q_numpy["dW1"],
                                     q_numpy["db1"]), strict=True)}
-    by_hand = {k: state[k] - lr * (grads[k] + (delta * state[k] if k[0] == "W" else 0))
-               for k in state}
+    by_plain = numpy_impl.plain.sgd_step(state, grads, lr, lam, N)
     leaves = {k: torch.tensor(v, requires_grad=True) for k, v in state.items()}
     reference = torch.optim.SGD([
         {"params": [leaves["W1"], leaves["W2"]], "weight_decay": delta},
@@ -260,7 +269,7 @@ for lam in (1e-4, 100.0):
     for k in state:
         print(f"   {k}: numpy vs torch "
               f"{relative_error(stepped['numpy'][k], stepped['torch'][k]):.1e}"
-              f", numpy vs formula {relative_error(stepped['numpy'][k], by_hand[k]):.1e}"
+              f", numpy vs plain {relative_error(stepped['numpy'][k], by_plain[k]):.1e}"
               f", numpy vs torch.optim.SGD "
               f"{relative_error(stepped['numpy'][k], leaves[k].detach().numpy()):.1e}")
 

@@ -31,7 +31,7 @@ def linear(a: Array, w: Array, b: Array, out: Array | None = None) -> Array:
 
 def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``z`` if ``z > 0`` else ``α z`` (MATH.md §4)."""
-    # computed as max(z, α z), the same for 0 ≤ α < 1, in two vectorised passes, no mask
+    # max(z, α z), the same for 0 ≤ α < 1 (docs/benchmarks.md, "Fast path: activations")
     scaled = np.multiply(z, alpha, out=out)
     return np.maximum(z, scaled, out=scaled)
 
@@ -39,9 +39,7 @@ def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array
 def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``α``, α also at ``z = 0``
     (MATH.md §4)."""
-    # φ'(z) = max([z > 0], α) exactly; vectorised, where a masked multiply (``where=``)
-    # runs ten times slower. α comes as a row: NumPy's maximum against a scalar is not
-    # vectorised (2.5× slower than against a broadcast row).
+    # φ'(z) = max([z > 0], α), α as a row, for speed (docs/benchmarks.md, "Fast path: activations")
     factor = (z > 0).astype(z.dtype)
     np.maximum(factor, np.full(z.shape[-1], alpha, z.dtype), out=factor)
     grad *= factor
@@ -158,7 +156,7 @@ def softmax_cross_entropy(logits: Array, y: Array, out: Array | None = None
     ``−log P_{i,y_i} = log s_i − (z − m)_{i,y_i}`` (MATH.md §2, §3). ``out`` may be a
     buffer for ``P``. ``s ≥ 1``, so the logarithm is always finite, and every term of the
     sum is ``≥ 0`` (no cancellation)."""
-    # ufunc.reduce is .max()/.sum() without their Python wrappers: this runs every step.
+    # .max()/.sum() without their wrappers (docs/benchmarks.md, "Fast path: ufunc.reduce")
     shifted = np.subtract(logits, np.maximum.reduce(logits, axis=1, keepdims=True), out=out)
     picked = shifted[np.arange(len(y)), y]
     e = np.exp(shifted, out=shifted)

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from twinmlp.numpy_impl import functional as F
 from twinmlp.numpy_impl import optim
-from twinmlp.shared.cache import ForwardCache, column_major_buffers, step_buffer_shapes
+from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.init import param_names
+from twinmlp.shared.layout import column_major_buffers, step_buffer_shapes
 from twinmlp.shared.model import TwinMLP
 from twinmlp.shared.validation import check_state
 
@@ -89,14 +90,16 @@ class MLP(TwinMLP):
 
     def backward_pass(self, cache: ForwardCache, y: Array,
                       buffers: dict[str, Array] | None = None,
-                      n_total: int | None = None) -> dict[str, Array]:
+                      n_total: int | None = None,
+                      keep_G: dict[str, Array] | None = None) -> dict[str, Array]:
         """The backward recursion of MATH.md §5 from a :meth:`forward_pass` cache.
 
         ``G_L = (P − Y)/n``; for ``l = L … 1``: ``db_l = Σ_i G_l``,
         ``dW_l = A_{l-1}ᵀ G_l``, and for ``l > 1``
         ``G_{l-1} = (G_l W_lᵀ) ⊙ φ'(Z_{l-1})`` (``⊙ D[l-1]`` with dropout, §13).
         With ``buffers`` ``G_L`` overwrites ``P``; ``n_total`` makes the gradients this
-        shard's part of a global batch's (§14).
+        shard's part of a global batch's (§14). ``keep_G``, when given, receives a copy of
+        each ``G_l`` as ``keep_G[f"G{l}"]`` (``twinmlp parity --ops`` compares them).
         """
         buffer = (buffers or {}).get
         phi_prime = F.DERIVATIVES[self.config.activation]
@@ -105,11 +108,14 @@ class MLP(TwinMLP):
         grads: dict[str, Array] = {}
         G = F.cross_entropy_grad(cache.probs, y, out=buffer("P"), n_total=n_total)
         for l in range(L, 0, -1):
-            # db first, while G_l is still in the cache (the product dW_l evicts it)
+            if keep_G is not None:
+                keep_G[f"G{l}"] = G.copy()
+            # db first, while G_l is in the CPU cache (docs/benchmarks.md, "Fast path: db")
             grads[f"b{l}"] = np.add.reduce(G, axis=0, out=buffer(f"db{l}"))
             grads[f"W{l}"] = np.matmul(A[l - 1].T, G, out=buffer(f"dW{l}"))
             if l > 1:
-                G = np.matmul(G, self.params[f"W{l}"].T, out=buffer(f"G{l - 1}"))
+                W = self.params[f"W{l}"]
+                G = np.matmul(G, W.T, out=buffer(f"G{l - 1}"))
                 G = phi_prime(Z[l - 1], Phi[l - 1], G, self.config.alpha)
                 if D is not None:
                     G *= D[l - 1]
@@ -122,8 +128,7 @@ class MLP(TwinMLP):
         returns (summed loss, correct count)."""
         X, y = data
         buffers = self._buffers(len(batch))
-        # One contiguous gather. The rows come from a permutation, so mode="clip" never
-        # clips; it spares the copy NumPy makes to check indices when given ``out``.
+        # one contiguous gather, mode="clip" (docs/benchmarks.md, "Fast path: gather")
         xb = np.take(X, batch, axis=0, out=buffers["x"], mode="clip")
         yb = np.take(y, batch, out=buffers["y"], mode="clip")
         cache = self.forward_pass(xb, self._dropout_masks(dropout, len(yb)), buffers, yb)

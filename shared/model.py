@@ -14,10 +14,11 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from twinmlp.shared.cache import ForwardCache, column_major_params
+from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
+from twinmlp.shared.layout import column_major_params
 from twinmlp.shared.memory import check_model_fits
 from twinmlp.shared.trainer import DivergenceError, History, TrainState, train
 from twinmlp.shared.validation import (
@@ -52,7 +53,7 @@ class TwinMLP:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         check_model_fits(config.layer_sizes, config.dtype, getattr(self, "device", "cpu"))
-        column_major = column_major_params(config.layer_sizes)  # W_L: shared/cache.py
+        column_major = column_major_params(config.layer_sizes)  # W_L: shared/layout.py
         self.params: dict[str, Array] = {}
         for name, value in init_params(config).items():
             param = self._to_backend(value)

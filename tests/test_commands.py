@@ -257,7 +257,7 @@ def test_show_prints_both_sources_side_by_side(name: str,
 
 
 def test_show_names_what_the_twins_share(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", "backward"]) == 0
+    assert main(["show", "MLP.backward"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("shared/model.py:") and "written once, for both twins" in lines[0]
     assert any(line.lstrip().startswith("def backward(") for line in lines)

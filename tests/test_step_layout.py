@@ -1,5 +1,5 @@
 """The output layer's weights and the training step's output-layer arrays are column-major
-where the classes are the shorter side (shared/cache.py), in both twins, and the step
+where the classes are the shorter side (shared/layout.py), in both twins, and the step
 computes the same values either way."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from twinmlp.shared import model as shared_model
-from twinmlp.shared.cache import column_major_buffers, column_major_params, step_buffer_shapes
 from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.layout import column_major_buffers, column_major_params, step_buffer_shapes
 
 from twinmlp import numpy_impl, torch_impl
 

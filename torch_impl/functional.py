@@ -29,7 +29,7 @@ def linear(a: Array, w: Array, b: Array, out: Array | None = None) -> Array:
 
 def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array:
     """``z`` if ``z > 0`` else ``α z`` (MATH.md §4)."""
-    # ATen's leaky_relu is exactly that, one kernel (max(z, α z) took two, same values)
+    # ATen's leaky_relu, one kernel (docs/benchmarks.md, "Fast path: activations")
     if out is None:
         return torch.ops.aten.leaky_relu(z, alpha)
     return torch.ops.aten.leaky_relu.out(z, alpha, out=out)
@@ -38,8 +38,7 @@ def leaky_relu(z: Array, alpha: float = 0.01, out: Array | None = None) -> Array
 def leaky_relu_derivative(z: Array, a: Array, grad: Array, alpha: float = 0.01) -> Array:
     """``grad ⊙ φ'(z)`` in place: ``φ'(z) = 1`` if ``z > 0`` else ``α``, α also at ``z = 0``
     (MATH.md §4)."""
-    # ATen's leaky_relu_backward is exactly ``grad if z > 0 else grad · α`` in one kernel;
-    # spelt with torch.where it takes three and runs fifteen times slower.
+    # one ATen kernel, for speed (docs/benchmarks.md, "Fast path: activations")
     return torch.ops.aten.leaky_relu_backward.grad_input(grad, z, alpha, False,
                                                          grad_input=grad)
 
@@ -173,9 +172,7 @@ def cross_entropy_grad(probs: Array, y: Array, out: Array | None = None,
     else:
         grad = out if out is probs else _into(probs, out)
     if y.ndim == 1:
-        # −1 at (i, y_i) in one kernel: tensor indexing (grad[rows, y] -= 1) runs about
-        # twenty small ops a step. One addition per entry, so the result is exact; and
-        # scatter_add_ is deterministic on CUDA too (torch's determinism notes, 2.6 on)
+        # −1 at (i, y_i) in one kernel (docs/benchmarks.md, "Fast path: gradient at the logits")
         grad.scatter_add_(1, y.unsqueeze(1), grad.new_full((1, 1), -1.0).expand(n, 1))
     else:
         grad -= y

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from twinmlp.shared.cache import ForwardCache, column_major_buffers, step_buffer_shapes
+from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import param_names
+from twinmlp.shared.layout import column_major_buffers, step_buffer_shapes
 from twinmlp.shared.model import TwinMLP
 from twinmlp.shared.validation import (
     check_features,
@@ -52,7 +53,7 @@ class MLP(TwinMLP):
     device : str
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Constructing a model changes no
         process-wide setting: for IEEE float32 products and repeatable runs on CUDA, call
-        ``twinmlp.torch_impl.numerics.exact_cuda_numerics()`` first (README: CUDA numerics).
+        ``twinmlp.torch_impl.cuda.exact_cuda_numerics()`` first (README: CUDA numerics).
 
     Attributes
     ----------
@@ -105,14 +106,16 @@ class MLP(TwinMLP):
 
     def backward_pass(self, cache: ForwardCache, y: Array,
                       buffers: dict[str, Array] | None = None,
-                      n_total: int | None = None) -> dict[str, Array]:
+                      n_total: int | None = None,
+                      keep_G: dict[str, Array] | None = None) -> dict[str, Array]:
         """The backward recursion of MATH.md §5 from a :meth:`forward_pass` cache.
 
         ``G_L = (P − Y)/n``; for ``l = L … 1``: ``db_l = Σ_i G_l``,
         ``dW_l = A_{l-1}ᵀ G_l``, and for ``l > 1``
         ``G_{l-1} = (G_l W_lᵀ) ⊙ φ'(Z_{l-1})`` (``⊙ D[l-1]`` with dropout, §13).
         With ``buffers`` ``G_L`` overwrites ``P``; ``n_total`` makes the gradients this
-        shard's part of a global batch's (§14).
+        shard's part of a global batch's (§14). ``keep_G``, when given, receives a copy of
+        each ``G_l`` as ``keep_G[f"G{l}"]`` (``twinmlp parity --ops`` compares them).
         """
         buffer = (buffers or {}).get
         phi_prime = F.DERIVATIVES[self.config.activation]
@@ -121,11 +124,14 @@ class MLP(TwinMLP):
         grads: dict[str, Array] = {}
         G = F.cross_entropy_grad(cache.probs, y, out=buffer("P"), n_total=n_total)
         for l in range(L, 0, -1):
-            # db first, while G_l is still in the cache (the product dW_l evicts it)
+            if keep_G is not None:
+                keep_G[f"G{l}"] = G.clone()
+            # db first, while G_l is in the CPU cache (docs/benchmarks.md, "Fast path: db")
             grads[f"b{l}"] = torch.sum(G, dim=0, out=buffer(f"db{l}"))
             grads[f"W{l}"] = torch.matmul(A[l - 1].T, G, out=buffer(f"dW{l}"))
             if l > 1:
-                G = torch.matmul(G, self.params[f"W{l}"].T, out=buffer(f"G{l - 1}"))
+                W = self.params[f"W{l}"]
+                G = torch.matmul(G, W.T, out=buffer(f"G{l - 1}"))
                 G = phi_prime(Z[l - 1], Phi[l - 1], G, self.config.alpha)
                 if D is not None:
                     G *= D[l - 1]
@@ -139,12 +145,12 @@ class MLP(TwinMLP):
         device here."""
         X, y = data
         buffers = self._buffers(len(batch))
-        xb = torch.index_select(X, 0, batch, out=buffers["x"])  # one contiguous gather
+        # one contiguous gather (docs/benchmarks.md, "Fast path: gather")
+        xb = torch.index_select(X, 0, batch, out=buffers["x"])
         yb = torch.index_select(y, 0, batch, out=buffers["y"])
         cache = self.forward_pass(xb, self._dropout_masks(dropout, len(yb)), buffers, yb)
         loss_sum = cache.loss_sum
-        # max(dim=1).indices is argmax (the first maximum); on the column-major P it reads
-        # down the columns, where argmax(dim=1) runs 5-10× slower
+        # argmax as max(dim=1).indices (docs/benchmarks.md, "Fast path: correct count")
         correct = torch.count_nonzero(cache.probs.max(dim=1).indices == yb)
         optimizer.step(self.params, self.backward_pass(cache, yb, buffers))
         return loss_sum, correct

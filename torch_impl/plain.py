@@ -46,8 +46,9 @@ def forward(params: dict[str, Array], X: Array, activation: str = "leaky_relu",
     return A, Z
 
 
-def backward(params: dict[str, Array], A: list[Array], Z: list[Array | None], y: Array,
-             activation: str = "leaky_relu", alpha: float = 0.01) -> dict[str, Array]:
+def backward(params: dict[str, Array], A: list[Array], Z: list[Array | None],
+             y: Array, activation: str = "leaky_relu",
+             alpha: float = 0.01) -> dict[str, Array]:
     """Gradients of the mean cross-entropy, keyed like ``params`` (MATH.md §3, §5)."""
     phi_prime = DERIVATIVES[activation]
     L = len(params) // 2

@@ -4,10 +4,10 @@ operation by operation (``twinmlp parity --ops``; docs/parity.md, "Operation by 
 One SGD step on the first batch of the shared order (MATH.md §9), from the same initial
 parameters, in the order the step computes them: ``Z_l`` and ``A_l = φ(Z_l)`` (§1, §4),
 ``P`` (§2), the loss (§3), ``G_L = (P − Y)/n`` (§3), then for ``l = L … 1`` ``dW_l``,
-``db_l`` and ``G_{l-1}`` (§5), and the updated ``W_l``, ``b_l`` (§7). Z, A, P, dW and db
-come from each twin's ``forward`` (the cache's ``Z[l]``, ``Phi[l]``) and ``backward``;
-the loss and the ``G_l`` from its own functional module (the same functions
-``backward_pass`` calls), since the backward pass keeps no G.
+``db_l`` and ``G_{l-1}`` (§5), and the updated ``W_l``, ``b_l`` (§7). Every value comes
+from the fast path that training runs: Z, A and P from each twin's ``forward_pass`` (the
+cache's ``Z[l]``, ``Phi[l]``), the ``G_l``, dW and db from its ``backward_pass`` (which
+copies each ``G_l`` into ``keep_G``), the loss from its ``functional.cross_entropy``.
 """
 
 from __future__ import annotations
@@ -42,29 +42,23 @@ def step_intermediates(model: Any, X: np.ndarray, y: np.ndarray, lr: float,
                        decay: float) -> dict[str, tuple[str, np.ndarray]]:
     """Every intermediate of one SGD step of ``model`` on ``(X, y)``, in the order the step
     computes them, as ``name → (MATH.md section, NumPy array)``; steps ``model`` in place."""
-    F, optim = model.functional, model.optim
-    labels = model._labels_to_backend(np.asarray(y))
+    features, labels = model.prepare_data(X, y)
     L = model.n_layers
     out: dict[str, tuple[str, np.ndarray]] = {}
-    probs, cache = model.forward(X)
-    Z, Phi = cache.Z, cache.Phi
+    cache = model.forward_pass(features)
     for layer in range(1, L + 1):
-        out[f"Z{layer}"] = ("§1", to_numpy(Z[layer]))
+        out[f"Z{layer}"] = ("§1", to_numpy(cache.Z[layer]))
         if layer < L:
-            out[f"A{layer}"] = ("§4", to_numpy(Phi[layer]))
-    out["P"] = ("§2", to_numpy(probs))
-    out["loss"] = ("§3", to_numpy(F.cross_entropy(Z[L], labels)))
-    G = F.cross_entropy_grad(probs, labels)
-    grads = model.backward(cache, y)
-    derivative = F.DERIVATIVES[model.config.activation]
+            out[f"A{layer}"] = ("§4", to_numpy(cache.Phi[layer]))
+    out["P"] = ("§2", to_numpy(cache.probs))
+    out["loss"] = ("§3", to_numpy(model.functional.cross_entropy(cache.logits, labels)))
+    G: dict[str, Any] = {}
+    grads = model.backward_pass(cache, labels, keep_G=G)
     for layer in range(L, 0, -1):
-        out[f"G{layer}"] = ("§3" if layer == L else "§5", to_numpy(G))
+        out[f"G{layer}"] = ("§3" if layer == L else "§5", to_numpy(G[f"G{layer}"]))
         out[f"dW{layer}"] = ("§5", to_numpy(grads[f"W{layer}"]))
         out[f"db{layer}"] = ("§5", to_numpy(grads[f"b{layer}"]))
-        if layer > 1:
-            G = derivative(Z[layer - 1], Phi[layer - 1], G @ model.params[f"W{layer}"].T,
-                           model.config.alpha)
-    optim.SGD(lr, decay).step(model.params, grads)
+    model.optim.SGD(lr, decay).step(model.params, grads)
     for layer in range(1, L + 1):
         for kind in ("W", "b"):
             out[f"new {kind}{layer}"] = ("§7", to_numpy(model.params[f"{kind}{layer}"]))

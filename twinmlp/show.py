@@ -1,99 +1,330 @@
-"""``twinmlp show NAME``: the NumPy and the torch implementation of NAME side by side."""
+"""``twinmlp show NAME``: the NumPy and the torch implementation of NAME side by side.
+
+The sources are read from the files with :mod:`ast` and :mod:`tokenize`; nothing of the twins
+is imported (no torch), so a call answers at once, and the package folders are found where
+twinmlp is installed or checked out. A name of the fast path that has a plain counterpart
+(``backward_pass``, ``forward_pass``, ``SGD.step``, ``softmax``, ``cross_entropy``, or the
+plain name itself: ``backward``, ``plain.sgd_step``) shows the plain twins first
+(``numpy_impl/plain.py``), then the fast path that training runs, then one line per
+difference saying why the fast path is written that way (docs/benchmarks.md, "Why the fast
+path is written as it is"). Names of ``shared/`` (``_coupled``, ``OptimizerBase._coupled``,
+``MLP.fit``) are shown once, written for both twins.
+
+A line too long for its column wraps only between tokens outside the brackets opened on
+that line, or between the words of a comment or docstring; where two columns cannot hold a
+version that way (or, as a last resort, after a comma inside them), the two versions are
+stacked.
+"""
 
 from __future__ import annotations
 
+import ast
 import difflib
-import inspect
+import functools
+import importlib.util
+import io
+import re
 import shutil
 import textwrap
+import tokenize
+from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from twinmlp.shared.errors import TwinMLPError
 
-MODULES = ("functional", "model", "optim", "parallel")
+TWINS = ("numpy_impl", "torch_impl")
+#: Narrowest column of the two-column view; below it the two versions are stacked.
+MIN_COLUMN = 60
+#: Fast-path name → its plain counterpart in ``plain.py`` (module, qualified name).
+PLAIN_OF = {("model", "MLP.forward_pass"): "forward",
+            ("model", "MLP.backward_pass"): "backward",
+            ("optim", "SGD.step"): "sgd_step",
+            ("functional", "softmax"): "softmax",
+            ("functional", "cross_entropy"): "cross_entropy"}
+_BUFFERS = ('`out=buffer(...)`: writes into arrays made once per batch size, so a step '
+            'allocates nothing ("Fast path: buffers")')
+#: Why the fast path differs from the plain one, a line per difference (docs/benchmarks.md).
+FAST_PATH_NOTES = {
+    "forward": [
+        _BUFFERS,
+        '`y=`: the loss is summed inside the softmax pass, `softmax_cross_entropy` '
+        '("Fast path: fused loss")',
+        "`F.linear`: the bias added in place to the product (`addmm` in torch, one kernel) "
+        '("Fast path: buffers")',
+        "not for speed: `D` multiplies the dropout masks in (MATH.md §13); `Phi` keeps φ(Z) "
+        "apart from A for the derivative"],
+    "backward": [
+        _BUFFERS,
+        "`G_L` overwrites `P`, and integer labels subtract 1 at (i, y_i) instead of building "
+        'Y ("Fast path: gradient at the logits")',
+        '`db` before `dW`: G_l is still in the CPU cache ("Fast path: db")',
+        '`np.add.reduce`: `.sum()` without its Python wrapper ("Fast path: ufunc.reduce")',
+        "the derivative multiplies G in place, with one ATen kernel for leaky-ReLU in torch "
+        '("Fast path: activations")',
+        "not for speed: `D` (dropout, MATH.md §13), `n_total` (a data-parallel share, §14), "
+        "`keep_G` (copies of G_l for `twinmlp parity --ops`)"],
+    "sgd_step": [
+        "updates the parameters in place; the L2 term `g + δW` (δ = λ/N) is formed by the "
+        "shared `_coupled` in a work array made once (`twinmlp show _coupled`; \"Fast path: "
+        'optimizer")',
+        "not for speed: momentum and Nesterov (MATH.md §11)"],
+    "softmax": [
+        "`out=`: into the step's buffer, exp in place; training calls "
+        '`softmax_cross_entropy` instead ("Fast path: fused loss")'],
+    "cross_entropy": [
+        "integer labels pick log P at (i, y_i) instead of multiplying by a one-hot Y "
+        '("Fast path: gradient at the logits"); training sums the loss in the softmax pass '
+        '("Fast path: fused loss")'],
+}
 
 
-def _implementations(package: ModuleType) -> dict[str, Any]:
-    """Every public function, class and method of a twin, by its qualified name
-    (``softmax``, ``MLP.backward``, ``MLP.backward_pass``, ``SGD.step``)."""
-    import importlib
+@dataclass(frozen=True)
+class Source:
+    """One definition as read from its file: where it starts and its dedented lines."""
 
-    found: dict[str, Any] = {}
-    for module_name in MODULES:
-        module = importlib.import_module(f"{package.__name__}.{module_name}")
-        for name, value in vars(module).items():
-            if getattr(value, "__module__", None) != module.__name__:
+    where: str  # e.g. "numpy_impl/plain.py:49"
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Key:
+    """A definition: ``scope`` "twin" (in both twins' folders) or "shared", its module
+    (file stem) and qualified name (``softmax``, ``MLP.backward_pass``)."""
+
+    scope: str
+    module: str
+    qualname: str
+
+    @property
+    def rank(self) -> int:
+        """Which wins when a name matches several: the fast path, then plain, then shared."""
+        return 2 if self.scope == "shared" else int(self.module == "plain")
+
+    def __str__(self) -> str:
+        return f"plain.{self.qualname}" if self.module == "plain" else self.qualname
+
+
+def _package_dir(package: str) -> Path:
+    """The folder of ``twinmlp.<package>``, found without importing it."""
+    spec = importlib.util.find_spec(f"twinmlp.{package}")
+    if spec is None or not spec.submodule_search_locations:
+        raise TwinMLPError(f"cannot find the package twinmlp.{package} to read its sources")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@functools.cache
+def _definitions(package: str) -> dict[tuple[str, str], Source]:
+    """(module, qualified name) → source of every function, class and method (private ones
+    included, dunders but ``__init__`` left out) in the package's modules."""
+    found: dict[tuple[str, str], Source] = {}
+    for path in sorted(_package_dir(package).glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        where = f"{path.parent.name}/{path.name}"
+        for node in ast.parse(text).body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
-            if inspect.isfunction(value):
-                found[name] = value
-            elif inspect.isclass(value):
-                found[name] = value
-                for member, attribute in vars(value).items():
-                    if inspect.isfunction(attribute) and (not member.startswith("__")
-                                                          or member == "__init__"):
-                        found[f"{name}.{member}"] = attribute
+            found[(path.stem, node.name)] = _source(where, lines, node)
+            if isinstance(node, ast.ClassDef):
+                for member in node.body:
+                    if (isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                            and (not member.name.startswith("__") or member.name == "__init__")):
+                        found[(path.stem, f"{node.name}.{member.name}")] = _source(
+                            where, lines, member)
     return found
 
 
-def resolve(name: str) -> tuple[Any, Any]:
-    """The numpy_impl and torch_impl objects called ``name``; a method may be named
-    without its class (``backward``) when that is unambiguous."""
-    from twinmlp import numpy_impl, torch_impl
-    from twinmlp.shared.model import TwinMLP
+def _source(where: str, lines: list[str], node: ast.AST) -> Source:
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    text = textwrap.dedent("\n".join(lines[start - 1:node.end_lineno]))
+    return Source(f"{where}:{start}", tuple(text.split("\n")))
 
-    mine, theirs = _implementations(numpy_impl), _implementations(torch_impl)
-    # What both twins inherit from the shared shell is one object under both names.
-    shell = {f"MLP.{member}": value for member, value in vars(TwinMLP).items()
-             if inspect.isfunction(value) and not member.startswith("_")
-             and f"MLP.{member}" not in mine}
-    mine, theirs = {**mine, **shell}, {**theirs, **shell}
-    name = name.removeprefix("numpy_impl.").removeprefix("torch_impl.")
-    for module_name in MODULES:
-        name = name.removeprefix(f"{module_name}.")
-    if name not in mine:
-        matches = [key for key in mine if key.split(".")[-1] == name]
-        if len(matches) == 1:
-            name = matches[0]
-        elif matches:
+
+@functools.cache
+def _catalogue() -> dict[Key, tuple[Source | None, Source | None]]:
+    """Every definition by key, as (numpy_impl's, torch_impl's); a shared one is the same
+    source twice. ``MLP.<member>`` also names what both twins' ``MLP`` inherit from the
+    shared ``TwinMLP``."""
+    mine, theirs = _definitions(TWINS[0]), _definitions(TWINS[1])
+    found: dict[Key, tuple[Source | None, Source | None]] = {
+        Key("twin", module, qualname): (mine.get((module, qualname)),
+                                        theirs.get((module, qualname)))
+        for module, qualname in [*mine, *(key for key in theirs if key not in mine)]}
+    for (module, qualname), source in _definitions("shared").items():
+        found[Key("shared", module, qualname)] = (source, source)
+        member = qualname.removeprefix("TwinMLP.")
+        if module == "model" and member != qualname and ("model", f"MLP.{member}") not in mine:
+            found[Key("shared", "model", f"MLP.{member}")] = (source, source)
+    return found
+
+
+def find(name: str) -> Key:
+    """The definition ``name`` means: ``[numpy_impl.|torch_impl.|shared.][module.]qualname``,
+    a method possibly without its class (``backward_pass``, ``_coupled``). Among several
+    matches the fast path wins over ``plain`` and both over ``shared``."""
+    parts = name.removeprefix("twinmlp.").split(".")
+    scope = None
+    if parts[0] in (*TWINS, "shared"):
+        scope = "shared" if parts.pop(0) == "shared" else "twin"
+    catalogue = _catalogue()
+    module = None
+    if len(parts) > 1 and parts[0] in {key.module for key in catalogue}:
+        module = parts.pop(0)
+    wanted = ".".join(parts)
+    keys = [key for key in catalogue if scope in (None, key.scope) and module in (None, key.module)]
+    for matches in ([key for key in keys if key.qualname == wanted],
+                    [key for key in keys if key.qualname.endswith(f".{wanted}")]):
+        if matches:
+            best = min(key.rank for key in matches)
+            matches = [key for key in matches if key.rank == best]
+            if len(matches) == 1:
+                return matches[0]
             raise TwinMLPError(f"{name!r} names several twin implementations: "
-                             + ", ".join(matches))
-        else:
-            close = difflib.get_close_matches(name, list(mine), n=5)
-            hint = (f"did you mean {', '.join(close)}?" if close
-                    else "try e.g. softmax, MLP.forward, MLP.backward_pass, SGD.step")
-            raise TwinMLPError(f"no twin implementation called {name!r}; {hint}")
-    return mine[name], theirs[name]
+                               + ", ".join(dict.fromkeys(str(key) for key in matches)))
+    names = {str(key) for key in catalogue} | {key.qualname.split(".")[-1] for key in catalogue}
+    close = difflib.get_close_matches(wanted, sorted(names), n=5)
+    hint = (f"did you mean {', '.join(close)}?" if close
+            else "try e.g. softmax, MLP.forward, MLP.backward_pass, SGD.step")
+    raise TwinMLPError(f"no twin implementation called {name!r}; {hint}")
 
 
-def _located_source(obj: Any) -> tuple[str, list[str]]:
-    lines, start = inspect.getsourcelines(obj)
-    path = Path(inspect.getsourcefile(obj) or "?")
-    where = f"{path.parent.name}/{path.name}:{start}"
-    return where, textwrap.dedent("".join(lines)).rstrip("\n").split("\n")
+def _plain_pair(key: Key) -> tuple[Key, Key, str] | None:
+    """(plain key, fast key, plain name) when ``key`` is either half of a plain/fast pair."""
+    for (module, qualname), plain in PLAIN_OF.items():
+        fast = Key("twin", module, qualname)
+        if key in (fast, Key("twin", "plain", plain)):
+            return Key("twin", "plain", plain), fast, plain
+    return None
 
 
 def side_by_side(name: str, width: int | None = None) -> str:
-    """Both implementations of ``name`` in two columns; ``≠`` marks the lines that differ."""
-    mine, theirs = resolve(name)
-    if mine is theirs:
-        where, lines = _located_source(mine)
-        return "\n".join([f"{where}: written once, for both twins", "─" * len(where), *lines])
-    (left_where, left), (right_where, right) = _located_source(mine), _located_source(theirs)
+    """Both implementations of ``name`` in two columns (stacked when the width is too small
+    for two); ``≠`` marks the lines that differ. A plain/fast pair shows the plain twins
+    first, then the fast path, then why the fast path differs."""
     total = width or shutil.get_terminal_size((160, 40)).columns
-    column = max(30, (total - 3) // 2)
-    out = [f"{left_where:<{column}}   {right_where}", f"{'─' * column}   {'─' * column}"]
-    for a, b in zip_longest(left, right, fillvalue=""):
-        marker = " " if a.strip() == b.strip() else "≠"
-        a_parts, b_parts = _wrap(a, column), _wrap(b, column)
+    key = find(name)
+    pair = _plain_pair(key)
+    if pair is None:
+        return _render(*_catalogue()[key], total)
+    plain, fast, plain_name = pair
+    notes = [f"- {note}" for note in FAST_PATH_NOTES[plain_name]]
+    return "\n".join([
+        _render(*_catalogue()[plain], total), "",
+        *_prose(f"The plain twins above ({plain}) are what a student reads first; the fast "
+                f"path that training runs ({fast.qualname}) computes the same values:", total),
+        "",
+        _render(*_catalogue()[fast], total), "",
+        *_prose('Why the fast path differs (docs/benchmarks.md, "Why the fast path is '
+                'written as it is", the entry in quotes):', total),
+        *(line for note in notes for line in _prose(note, total, indent="  "))])
+
+
+def _prose(text: str, width: int, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def _render(mine: Source | None, theirs: Source | None, total: int) -> str:
+    """One definition: written once, one twin only, two columns, or stacked."""
+    if mine is None or theirs is None or mine is theirs:
+        source = theirs if mine is None else mine
+        label = ("written once, for both twins" if mine is theirs
+                 else f"{TWINS[mine is None]} only")
+        header = _prose(f"{source.where}: {label}", total)
+        return "\n".join([*header, "─" * min(total, len(header[0])),
+                          *_wrapped_rows(source, total, gutter=[""] * len(source.lines))])
+    markers = [" " if a.strip() == b.strip() else "≠"
+               for a, b in zip_longest(mine.lines, theirs.lines, fillvalue="")]
+    column = (total - 3) // 2
+    if column < MIN_COLUMN or not (_fits(mine, column) and _fits(theirs, column)):
+        # stacked, with a two-character gutter for the marks
+        blocks = ["\n".join([source.where, "─" * min(total, len(source.where)),
+                             *_wrapped_rows(source, total - 2,
+                                            [f"{mark} " for mark in markers[:len(source.lines)]])])
+                  for source in (mine, theirs)]
+        return "\n\n".join(blocks)
+    out = [f"{mine.where:<{column}}   {theirs.where}", f"{'─' * column}   {'─' * column}"]
+    left, right = _wrap(mine, column), _wrap(theirs, column)
+    for a_parts, b_parts, marker in zip_longest(left, right, markers, fillvalue=[""]):
         for i, (pa, pb) in enumerate(zip_longest(a_parts, b_parts, fillvalue="")):
             out.append(f"{pa:<{column}} {marker if i == 0 else ' '} {pb}".rstrip())
     return "\n".join(out)
 
 
-def _wrap(line: str, width: int) -> list[str]:
-    """Wrap a source line, indenting its continuations four spaces past the line."""
-    indent = " " * (len(line) - len(line.lstrip()) + 4)
-    return textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=True) or [""]
+def _fits(source: Source, width: int) -> bool:
+    """Whether every row of ``source`` wraps into ``width``."""
+    return all(len(part) <= width for parts in _wrap(source, width) for part in parts)
+
+
+def _wrapped_rows(source: Source, width: int, gutter: list[str]) -> list[str]:
+    """The rows of ``source`` wrapped to ``width``, each part behind its row's gutter."""
+    pad = " " * len(gutter[0]) if gutter else ""
+    return [(mark if i == 0 else pad) + part
+            for mark, parts in zip(gutter, _wrap(source, width), strict=True)
+            for i, part in enumerate(parts)]
+
+
+def _wrap(source: Source, width: int) -> list[list[str]]:
+    """Each row of ``source`` as the parts it wraps into at ``width``."""
+    points = _break_points(source.lines)
+    return [_wrap_row(row, row_points, width) for row, row_points in zip(source.lines, points,
+                                                                        strict=True)]
+
+
+def _wrap_row(row: str, points: dict[int, tuple[str, bool]], width: int) -> list[str]:
+    """``row`` cut at the last break point that fits, again and again; a continuation is
+    indented four spaces past the row (and starts with ``# `` inside a comment). Only where
+    no point outside the row's brackets fits, a point after a comma inside them is used;
+    a row with no point that fits stays wider than ``width``."""
+    indent = " " * (len(row) - len(row.lstrip()) + 4)
+    parts, start, lead = [], 0, ""
+    while len(lead) + len(row) - start > width:
+        later = [col for col in points if col > start]
+        if not later:
+            break
+        fitting = [col for col in later if len(lead) + len(row[start:col].rstrip()) <= width]
+        strict = [col for col in fitting if points[col][1]]
+        col = (strict or fitting or later)[-1 if strict or fitting else 0]
+        parts.append((lead + row[start:col]).rstrip())
+        start, lead = col, indent + points[col][0]
+    return [*parts, lead + row[start:]]
+
+
+def _break_points(lines: tuple[str, ...]) -> list[dict[int, tuple[str, bool]]]:
+    """Per row, the columns where it may wrap, each with the prefix its continuation needs
+    and whether it is outside brackets: between two tokens where no bracket opened on that
+    row is still open (not right after ``def``, ``return``, ``=``, …), or between the words
+    of a comment (prefix ``# ``) or of a triple-quoted string; and, as a last resort (not
+    outside), after a comma one bracket deep."""
+    points: list[dict[int, tuple[str, bool]]] = [{} for _ in lines]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return points  # not Python on its own: no wrapping
+    depth, lowest, previous = 0, {}, None  # lowest: the least depth seen on each row
+    for token in tokens:
+        (row, col), (end_row, end_col) = token.start, token.end
+        lowest[row] = min(lowest.get(row, depth), depth)
+        if (previous is not None and previous.end[0] == row and previous.end[1] < col
+                and token.type not in (tokenize.NEWLINE, tokenize.NL)):
+            if (depth == lowest[row] and token.string != "="
+                    and previous.string not in ("def", "class", "return", "=", "@")):
+                points[row - 1][col] = ("", True)
+            elif depth == lowest[row] + 1 and previous.string == ",":
+                points[row - 1][col] = ("", False)
+        if token.type == tokenize.OP and token.string in "([{":
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+            lowest[row] = min(lowest[row], depth)
+        elif token.type == tokenize.COMMENT or (token.type == tokenize.STRING
+                                               and token.string[-3:] in ('"""', "'''")):
+            prefix = "# " if token.type == tokenize.COMMENT else ""
+            for r in range(row, end_row + 1):
+                text = lines[r - 1]
+                low, high = (col if r == row else 0), (end_col if r == end_row else len(text))
+                for match in re.finditer(r" +(?=\S)", text[low:high]):
+                    if low + match.start() > len(text) - len(text.lstrip()):
+                        points[r - 1][low + match.end()] = (prefix, True)
+        previous = token
+    return points
