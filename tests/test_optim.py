@@ -110,3 +110,24 @@ def test_state_round_trips_across_backends(name: str) -> None:
     for k in SHAPES:
         assert_close(f"{name} {k}", second[k], whole[k], 1e-13)
     assert set(torch_opt.state_dict()) == set(numpy_opt.state_dict())
+
+
+@pytest.mark.parametrize("module", [numpy_impl.optim, torch_impl.optim],
+                         ids=["numpy", "torch"])
+def test_the_coupled_gradient_keeps_its_own_work_array(module) -> None:
+    """``g + δ W`` is formed in ``"W.coupled"`` and nothing else writes there: after an SGD
+    step it still holds exactly ``g + δ W_before`` (the step ``η·g`` has its own array)."""
+    rng = np.random.default_rng(4)
+    as_array = np.asarray if module is numpy_impl.optim else torch.tensor
+    before = {k: rng.standard_normal(shape) for k, shape in SHAPES.items()}
+    params = {k: as_array(v.copy()) for k, v in before.items()}
+    grads = {k: as_array(rng.standard_normal(shape)) for k, shape in SHAPES.items()}
+    optimizer = module.make_optimizer("sgd", LR, DECAY)
+    optimizer.step(params, grads)
+    for name in ("W1", "W2"):
+        expected = DECAY * before[name] + np.asarray(grads[name])
+        np.testing.assert_array_equal(np.asarray(optimizer._scratch[f"{name}.coupled"]),
+                                      expected)
+        np.testing.assert_allclose(np.asarray(params[name]), before[name] - LR * expected,
+                                   rtol=1e-14)
+    assert not any(key in optimizer._scratch for key in SHAPES)  # no bare, shared key
