@@ -50,6 +50,8 @@ class TwinMLP(ABC):
 
     #: The twin's name in reports: ``"numpy"`` or ``"torch"``.
     backend: str
+    #: The architecture the model was built with.
+    config: ModelConfig
     #: The twin's ``functional`` and ``optim`` modules.
     functional: ModuleType
     optim: ModuleType

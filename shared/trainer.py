@@ -27,13 +27,17 @@ from twinmlp.shared.schedules import learning_rate
 
 
 class Trainable(Protocol):
-    """What a backend's model offers the loop. ``Data``/``Index`` are backend arrays."""
+    """What a backend's model offers the loop; ``Any`` stands for a backend's arrays.
+
+    ``twinmlp.shared.model.TwinMLP`` implements it (its glue methods, plus the abstract
+    ones each twin supplies); tests/test_twin_contract.py holds the two to the same
+    members and signatures."""
 
     config: ModelConfig
     backend: str  # the name the progress bar and reports show: "numpy", "torch"
 
-    def prepare_data(self, X: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("X", "y")
-                     ) -> Any:
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[Any, Any]:
         """Validate one split (``names`` for messages) and move it into the backend, once
         per fit."""
 
@@ -43,12 +47,12 @@ class Trainable(Protocol):
     def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
         """The optimizer of ``config`` over this model's parameters (MATH.md §7)."""
 
-    def train_step(self, data: Any, batch: Any, optimizer: Any,
+    def train_step(self, data: tuple[Any, Any], batch: Any, optimizer: Any,
                    dropout: DropoutStep | None = None) -> tuple[Any, Any]:
         """One update on the rows ``batch`` (with dropout when given); returns (summed
         loss, correct count) as backend scalars."""
 
-    def evaluate(self, data: Any) -> tuple[float, float]:
+    def evaluate(self, data: tuple[Any, Any]) -> tuple[float, float]:
         """Mean loss (no L2 term) and accuracy on a prepared split."""
 
     def read_scalars(self, values: list[Any]) -> np.ndarray:
