@@ -1,4 +1,4 @@
-"""Numerical edges and the scikit-learn wrapper (issue 14): huge logits through every
+"""Numerical edges and the scikit-learn wrapper: huge logits through every
 softmax/cross-entropy path of both twins, input beyond the model's dtype refused in both
 twins and the wrapper, divergence blamed on the input when it is the input; int
 ``hidden_layer_sizes``, ``partial_fit`` with other classes, learning rates that blow the
