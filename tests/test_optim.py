@@ -8,7 +8,7 @@ import pytest
 import torch
 from twinmlp.shared.config import TrainConfig
 
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.tolerances import AUTOGRAD
 
