@@ -116,6 +116,18 @@ def test_the_readme_lists_the_configs_names() -> None:
         assert tuple(re.findall(r"`([\w-]+)`", listed.group(1))) == names(list_name)
 
 
+def test_the_written_out_examples_list_the_configs_names() -> None:
+    """Texts that quote the list (the config's own example message, the extending
+    guide's copy of the tuple) are text: this holds them to it."""
+    example = re.search(r"expected one of ([\w, ]+)", " ".join(config.__doc__.split()))
+    assert example is not None and example.group(1).split(", ") == list(
+        config.ACTIVATION_NAMES)
+    guide = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    quoted = re.search(r"^ACTIVATION_NAMES = \((.*)\)$", guide, re.M)
+    assert quoted is not None
+    assert tuple(re.findall(r'"([\w-]+)"', quoted.group(1))) == config.ACTIVATION_NAMES
+
+
 def test_every_list_is_filled_from_the_config() -> None:
     """Every list placeholder names a config list, and a docstring's list is filled from
     the config when its class is made (not written by hand)."""
