@@ -44,8 +44,9 @@ class TwinMLP(ABC):
     contract, documented there once; Python refuses to instantiate a subclass that
     misses one. Together with the glue methods here they make up the shared trainer's
     protocol, ``twinmlp.shared.trainer.Trainable`` (tests/test_twin_contract.py holds the
-    two to the same names and signatures). The ``activation`` line of a subclass's
-    docstring may say ``{ACTIVATION_NAMES}``: it is filled in from the config's list.
+    two to the same names and signatures). A subclass's docstring writes a list of the
+    config's names as its placeholder, ``{ACTIVATION_NAMES}``, filled in when the class
+    is made (``twinmlp.shared.names``).
     """
 
     #: The twin's name in reports: ``"numpy"`` or ``"torch"``.
