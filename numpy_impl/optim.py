@@ -37,7 +37,8 @@ class Optimizer(OptimizerBase):
         return value
 
     def _scaled(self, key: str, value: Array, factor: float) -> Array:
-        """``value · factor`` in the work array ``key``: no temporary per step."""
+        """``value · factor`` in the work array ``key``: no temporary per step. The array is
+        overwritten, so each key has one use (``"W1.coupled"``, ``"W1.step"``)."""
         scratch = self._scratch.get(key)
         if scratch is None or scratch.shape != value.shape or scratch.dtype != value.dtype:
             scratch = self._scratch[key] = np.empty_like(value)
@@ -69,7 +70,7 @@ class SGD(Optimizer):
                     buffer += grad
                 buffer = self.state[key]
                 grad = grad + buffer * self.momentum if self.nesterov else buffer
-            param -= self._scaled(name, grad, self.lr)
+            param -= self._scaled(f"{name}.step", grad, self.lr)  # η·g, in its own array
 
 
 class Adam(Optimizer):

@@ -3,7 +3,7 @@ one gets, as the Markdown table of ``docs/reliability.md``.
 
     python scripts/reliability_table.py > table.md
 
-``tests/test_reliability_doc.py`` regenerates the table and fails when the document and
+``tests/test_reliability_table.py`` regenerates the table and fails when the document and
 the code disagree. Run on a machine without a CUDA GPU (the ``cuda`` rows say so).
 """
 

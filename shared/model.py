@@ -9,17 +9,21 @@ the parts of the trainer's protocol that only glue calls together. Each twin's
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
 from twinmlp.shared.layout import column_major_params
 from twinmlp.shared.memory import check_model_fits
+from twinmlp.shared.names import fill_names
 from twinmlp.shared.trainer import DivergenceError, History, TrainState, train
 from twinmlp.shared.validation import (
     as_array,
@@ -27,28 +31,38 @@ from twinmlp.shared.validation import (
     check_fits_dtype,
     check_float_dtype,
     check_targets,
-    divergence_advice,
+    unscaled_input_advice,
 )
 
 Array = Any  # the twin's array type: numpy.ndarray or torch.Tensor
 
 
-class TwinMLP:
+class TwinMLP(ABC):
     """The shell of a twin's ``MLP``; a subclass supplies the array code.
 
     A subclass sets :attr:`backend`, :attr:`functional` and :attr:`optim`, sets its
-    ``dtype`` (and device) and then calls ``TwinMLP.__init__``; it implements
-    ``forward_pass``, ``backward_pass``, ``train_step``, ``prepare_order``,
-    ``read_scalars``, ``all_finite``, ``weight_norm_sq``, ``state_dict``,
-    ``load_state_dict``, the two conversions ``_to_backend`` and ``_labels_to_backend``, and
-    ``_column_major`` (a column-major copy of an array).
+    ``dtype`` (and device) and then calls ``TwinMLP.__init__``. It must implement every
+    abstract method of the last group below, "what each twin supplies" — the twin
+    contract, documented there once; Python refuses to instantiate a subclass that
+    misses one. Together with the glue methods here they make up the shared trainer's
+    protocol, ``twinmlp.shared.trainer.Trainable`` (tests/test_twin_contract.py holds the
+    two to the same names and signatures). A subclass's docstring writes a list of the
+    config's names as its placeholder, ``{ACTIVATION_NAMES}``, filled in when the class
+    is made (``twinmlp.shared.names``).
     """
 
     #: The twin's name in reports: ``"numpy"`` or ``"torch"``.
     backend: str
+    #: The architecture the model was built with.
+    config: ModelConfig
     #: The twin's ``functional`` and ``optim`` modules.
     functional: ModuleType
     optim: ModuleType
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:  # the documented lists of names are the config's
+            cls.__doc__ = fill_names(cls.__doc__)
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
@@ -118,10 +132,11 @@ class TwinMLP:
         try:
             return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
                          on_epoch_end=on_epoch_end)
-        except DivergenceError as error:  # same error, its advice fitted to the cause
-            values = X if hasattr(X, "__abs__") and hasattr(X, "max") else np.asarray(X)
-            advice = divergence_advice(str(error), float(abs(values).max()))
-            raise DivergenceError(advice, error.history, error.last_good) from None
+        except DivergenceError as error:  # same facts, the advice fitted to the cause
+            advice = unscaled_input_advice(self._input_peak(X))
+            if advice is None:
+                raise
+            raise error.with_advice(advice) from None
 
     # --- the shared trainer's protocol (twinmlp.shared.trainer.Trainable), glue part ---
 
@@ -165,26 +180,86 @@ class TwinMLP:
         check_targets(y, n_rows, self.config.layer_sizes[-1], name)
         return self._labels_to_backend(y) if y.ndim == 1 else self._to_backend(y)
 
+    def _input_peak(self, X: Any) -> float:
+        """The largest ``|x|`` of ``X``, read through the same checks and conversion as
+        training's input (so a tensor is read where it lives)."""
+        features = self._as_input(X)
+        return float(self.read_scalars([abs(features).max()])[0])
+
     def _shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: tuple(value.shape) for name, value in self.params.items()}
 
-    # --- what each twin supplies ---
+    # --- what each twin supplies: the twin contract ---
+    # The forward and backward passes (MATH.md §1–§5) and the training step are the
+    # arithmetic; the rest moves values into and out of the twin's arrays.
 
+    @abstractmethod
     def forward_pass(self, X: Array, D: list[Array | None] | None = None,
                      buffers: dict[str, Array] | None = None, y: Array | None = None
                      ) -> ForwardCache:
-        raise NotImplementedError
+        """The forward recursion of MATH.md §1 on a prepared input ``X`` (n, d_0): ``Z_l``,
+        ``A_l = φ(Z_l)`` (times the dropout mask ``D[l]`` when given, §13) and
+        ``P = softmax(Z_L)``. ``buffers`` (the training step's) receive the arrays instead
+        of new ones; labels ``y`` make it also return the summed loss (§3)."""
 
+    @abstractmethod
     def backward_pass(self, cache: ForwardCache, y: Array,
                       buffers: dict[str, Array] | None = None,
-                      n_total: int | None = None) -> dict[str, Array]:
-        raise NotImplementedError
+                      n_total: int | None = None,
+                      keep_G: dict[str, Array] | None = None) -> dict[str, Array]:
+        """The gradients of MATH.md §5 from a :meth:`forward_pass` cache, keyed like
+        :attr:`params`; ``n_total`` makes them one shard's part of a global batch's
+        (§14); ``keep_G``, when given, receives a copy of each ``G_l`` as ``"G{l}"``."""
 
+    @abstractmethod
+    def train_step(self, data: tuple[Array, Array], batch: Array, optimizer: Any,
+                   dropout: DropoutStep | None = None) -> tuple[Array, Array]:
+        """One update on the rows ``batch`` of prepared ``data`` (with dropout when given,
+        MATH.md §13); returns (summed loss, correct count) as backend scalars."""
+
+    @abstractmethod
+    def prepare_order(self, order: np.ndarray) -> Array:
+        """One epoch's permutation as the backend index array that steps slice (moved
+        into the backend once per epoch)."""
+
+    @abstractmethod
+    def read_scalars(self, values: list[Array]) -> np.ndarray:
+        """Backend scalars as one float64 NumPy vector (one transfer, one device sync)."""
+
+    @abstractmethod
+    def all_finite(self) -> bool:
+        """Whether every parameter is finite."""
+
+    @abstractmethod
+    def weight_norm_sq(self) -> float:
+        """``Σ_l ‖W_l‖²`` for the reported L2 term (MATH.md §6)."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters as NumPy arrays (loadable by either twin)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy parameters from ``state`` (of either twin), cast to this model's dtype."""
+
+    @abstractmethod
+    def numerics(self) -> AbstractContextManager[Any]:
+        """The context training runs in (exact numerics for a CUDA model)."""
+
+    @abstractmethod
+    def _dropout_masks(self, dropout: DropoutStep | None, n_rows: int
+                       ) -> list[Array | None] | None:
+        """Scaled masks ``D_l = K_l / (1 − p)`` of one step, indexed by ``l`` (MATH.md §13);
+        the data-parallel twins draw them for the global batch."""
+
+    @abstractmethod
     def _to_backend(self, array: np.ndarray) -> Array:
-        raise NotImplementedError
+        """A NumPy array as a backend array of the model's dtype (and device)."""
 
-    def _column_major(self, array: Array) -> Array:
-        raise NotImplementedError
-
+    @abstractmethod
     def _labels_to_backend(self, labels: np.ndarray) -> Array:
-        raise NotImplementedError
+        """Integer labels as the backend's index array."""
+
+    @abstractmethod
+    def _column_major(self, array: Array) -> Array:
+        """A column-major copy of ``array`` (the layout of ``W_L``: shared/cache.py)."""

@@ -33,24 +33,26 @@ class OptimizerBase:
         self.lr = lr
         self.weight_decay = weight_decay
         self.state: dict[str, Any] = {}
-        self._scratch: dict[str, Any] = {}  # per-parameter work arrays a twin may keep
+        # Work arrays a twin keeps so that a step allocates nothing, keyed by what they
+        # hold ("W1.coupled", "W1.step"): one writer each.
+        self._scratch: dict[str, Any] = {}
 
     def step(self, params: dict[str, Any], grads: dict[str, Any]) -> None:
         """Update ``params`` in place from ``grads``."""
         raise NotImplementedError
 
     def _coupled(self, name: str, param: Any, grad: Any) -> Any:
-        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6); formed in the weight's
-        work array (which the update may then scale in place), so a step allocates
-        nothing."""
+        """``g + δ W`` for weights, ``g`` for biases (MATH.md §6); a weight's is formed in
+        its work array ``"{name}.coupled"``, which nothing else writes."""
         if self.weight_decay and is_weight(name):
-            coupled = self._scaled(name, param, self.weight_decay)
+            coupled = self._scaled(f"{name}.coupled", param, self.weight_decay)
             coupled += grad
             return coupled
         return grad
 
     def _scaled(self, key: str, value: Any, factor: float) -> Any:
-        """``value · factor`` in the work array ``key`` (made on first use)."""
+        """``value · factor`` in the work array ``key`` (made on first use), which is
+        overwritten: ``value`` must not be that array."""
         raise NotImplementedError
 
 

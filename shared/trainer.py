@@ -28,13 +28,17 @@ from twinmlp.shared.schedules import learning_rate
 
 
 class Trainable(Protocol):
-    """What a backend's model offers the loop. ``Data``/``Index`` are backend arrays."""
+    """What a backend's model offers the loop; ``Any`` stands for a backend's arrays.
+
+    ``twinmlp.shared.model.TwinMLP`` implements it (its glue methods, plus the abstract
+    ones each twin supplies); tests/test_twin_contract.py holds the two to the same
+    members and signatures."""
 
     config: ModelConfig
     backend: str  # the name the progress bar and reports show: "numpy", "torch"
 
-    def prepare_data(self, X: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("X", "y")
-                     ) -> Any:
+    def prepare_data(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[Any, Any]:
         """Validate one split (``names`` for messages) and move it into the backend, once
         per fit."""
 
@@ -44,12 +48,12 @@ class Trainable(Protocol):
     def make_optimizer(self, config: TrainConfig, n_train: int) -> Any:
         """The optimizer of ``config`` over this model's parameters (MATH.md §7)."""
 
-    def train_step(self, data: Any, batch: Any, optimizer: Any,
+    def train_step(self, data: tuple[Any, Any], batch: Any, optimizer: Any,
                    dropout: DropoutStep | None = None) -> tuple[Any, Any]:
         """One update on the rows ``batch`` (with dropout when given); returns (summed
         loss, correct count) as backend scalars."""
 
-    def evaluate(self, data: Any) -> tuple[float, float]:
+    def evaluate(self, data: tuple[Any, Any]) -> tuple[float, float]:
         """Mean loss (no L2 term) and accuracy on a prepared split."""
 
     def read_scalars(self, values: list[Any]) -> np.ndarray:
@@ -143,14 +147,43 @@ class TrainState:
     best_params: dict[str, np.ndarray] | None = None
 
 
+#: The advice a divergence carries unless its cause is known to be another.
+SMALLER_LEARNING_RATE = "try a smaller learning rate"
+
+
 class DivergenceError(ArithmeticError):
     """Training produced a non-finite loss or parameter; the model holds the parameters
-    of the last good epoch, and ``history`` the epochs up to it."""
+    of the last good epoch, and ``history`` the epochs up to it.
 
-    def __init__(self, message: str, history: History, last_good: TrainState) -> None:
-        super().__init__(message)
-        self.history = history
+    It carries the facts — ``epoch``, ``step`` of ``n_steps`` (``None`` when a parameter,
+    not a step's loss, was found non-finite), ``cause`` and ``advice`` — and builds its
+    message from them in one place; :meth:`with_advice` is the same divergence with other
+    advice (``TwinMLP.fit`` names an unscaled input instead of the learning rate).
+    """
+
+    def __init__(self, epoch: int, step: int | None, n_steps: int, cause: str,
+                 last_good: TrainState, advice: str = SMALLER_LEARNING_RATE) -> None:
+        self.epoch, self.step, self.n_steps = epoch, step, n_steps
+        self.cause, self.advice = cause, advice
         self.last_good = last_good
+        self.history = last_good.history.copy()
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"step {self.step} of {self.n_steps}" if self.step else "its last steps"
+        which = (f"epoch {self.last_good.epoch}" if self.last_good.epoch
+                 else "epoch 0 (the initial ones)")
+        return (f"training diverged in epoch {self.epoch}, {where}: {self.cause}; the "
+                f"parameters of {which} were put back; {self.advice}")
+
+    def with_advice(self, advice: str) -> DivergenceError:
+        """This divergence with ``advice`` instead of its own."""
+        return DivergenceError(self.epoch, self.step, self.n_steps, self.cause,
+                               self.last_good, advice)
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:  # pickles by its facts
+        return DivergenceError, (self.epoch, self.step, self.n_steps, self.cause,
+                                 self.last_good, self.advice)
 
 
 def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None,
@@ -169,7 +202,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     has_val = validation_given(X_val, y_val)
     if config.patience is not None and not has_val:
         raise TwinMLPError("early stopping (patience) watches the validation loss: "
-                         "pass X_val and y_val, or set patience=None")
+                           "pass X_val and y_val, or set patience=None")
     n_train = len(X)
     seed = model.config.seed if config.seed is None else config.seed
     train_data = model.prepare_data(X, y)
@@ -268,15 +301,9 @@ def check_finite(model: Trainable, losses: np.ndarray, epoch: int, last_good: Tr
     bad_steps = np.flatnonzero(~np.isfinite(losses))
     if len(bad_steps) == 0 and model.all_finite():
         return
-    if len(bad_steps):
-        step = int(bad_steps[0]) + 1
-        what = f"step {step} of {len(losses)}: the loss became {losses[step - 1]}"
-    else:
-        what = "its last steps: a parameter became non-finite"
+    step = int(bad_steps[0]) + 1 if len(bad_steps) else None
+    cause = (f"the loss became {losses[step - 1]}" if step
+             else "a parameter became non-finite")
     model.load_state_dict(last_good.params)
     optimizer.load_state_dict(last_good.optimizer_state)
-    which = (f"epoch {last_good.epoch}" if last_good.epoch else "epoch 0 (the initial ones)")
-    raise DivergenceError(
-        f"training diverged in epoch {epoch}, {what}; the parameters of {which} were put "
-        f"back (try a smaller learning rate)",
-        last_good.history.copy(), last_good)
+    raise DivergenceError(epoch, step, len(losses), cause, last_good)

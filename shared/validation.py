@@ -1,7 +1,7 @@
 """Input checks shared by every public entry of both backends.
 
-Each check raises one ``ValueError`` (or ``TypeError``) whose message says what was
-expected and what was given. The backends pass plain facts (shapes, a finiteness flag,
+Each check raises one ``TwinMLPError`` (twinmlp.shared.errors) whose message says what
+was expected and what was given. The backends pass plain facts (shapes, a finiteness flag,
 labels as NumPy), so nothing here depends on the array library.
 """
 
@@ -19,19 +19,19 @@ def as_array(values: Any, name: str = "X") -> np.ndarray:
         return np.asarray(values)
     except (ValueError, TypeError):
         raise TwinMLPError(f"{name} must be a rectangular array of numbers (rows of equal "
-                         f"length), got {type(values).__name__}") from None
+                           f"length), got {type(values).__name__}") from None
 
 
 def check_features(shape: tuple[int, ...], n_features: int, finite: bool, name: str = "X") -> None:
     """``name`` must be a finite, non-empty ``(n, n_features)`` matrix."""
     if len(shape) != 2:
         raise TwinMLPError(f"{name} must be a 2-D array of shape (n_samples, {n_features}), "
-                         f"got shape {tuple(shape)}")
+                           f"got shape {tuple(shape)}")
     if shape[0] == 0:
         raise TwinMLPError(f"{name} is empty: expected at least one row, got shape {tuple(shape)}")
     if shape[1] != n_features:
         raise TwinMLPError(f"{name} has {shape[1]} features per row but the model expects "
-                         f"{n_features}")
+                           f"{n_features}")
     if not finite:
         raise TwinMLPError(f"{name} contains NaN or infinity: expected finite values only")
 
@@ -55,16 +55,16 @@ def check_targets(y: np.ndarray, n_rows: int, n_classes: int, name: str = "y") -
             raise TwinMLPError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
         if n_rows and (y.min() < 0 or y.max() >= n_classes):
             raise TwinMLPError(f"{name} holds labels in [{y.min()}, {y.max()}] but the model has "
-                             f"{n_classes} classes: expected labels in [0, {n_classes - 1}]")
+                               f"{n_classes} classes: expected labels in [0, {n_classes - 1}]")
     elif y.ndim == 2:
         if y.shape != (n_rows, n_classes):
             raise TwinMLPError(f"one-hot {name} must have shape ({n_rows}, {n_classes}), "
-                             f"got {y.shape}")
+                               f"got {y.shape}")
         if not np.all(np.isfinite(y)):
             raise TwinMLPError(f"{name} contains NaN or infinity: expected finite values only")
     else:
         raise TwinMLPError(f"{name} must be labels of shape ({n_rows},) or one-hot of shape "
-                         f"({n_rows}, {n_classes}), got shape {y.shape}")
+                           f"({n_rows}, {n_classes}), got shape {y.shape}")
 
 
 def check_state(state: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
@@ -78,7 +78,7 @@ def check_state(state: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.
         value = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
         if tuple(value.shape) != tuple(shapes[name]):
             raise TwinMLPError(f"state dict entry {name!r} has shape {tuple(value.shape)}, "
-                             f"expected {tuple(shapes[name])}")
+                               f"expected {tuple(shapes[name])}")
         if value.dtype.kind != "f" or not np.isfinite(value).all():
             raise TwinMLPError(f"state dict entry {name!r} must hold finite floats")
         out[name] = value
@@ -111,12 +111,11 @@ def check_magnitude(peak: float, dtype: Any, name: str = "X") -> None:
 UNSCALED = 1e4
 
 
-def divergence_advice(message: str, peak: float, name: str = "X") -> str:
-    """A divergence ``message`` with its advice fitted to the cause: when ``name``'s
-    largest ``|x|`` (``peak``) is far from standardised, the input is named instead of
-    the learning rate."""
+def unscaled_input_advice(peak: float, name: str = "X") -> str | None:
+    """The advice for a divergence when ``name``'s largest ``|x|`` (``peak``) is far from
+    standardised: the input is named instead of the learning rate. ``None`` when the
+    input looks scaled."""
     if peak <= UNSCALED:
-        return message
-    return (f"{message.replace(' (try a smaller learning rate)', '')}; {name} holds values "
-            f"up to {peak:.3g}, far from standardised: scale the input (StandardScaler) "
-            f"first, it is more likely to blame than the learning rate")
+        return None
+    return (f"{name} holds values up to {peak:.3g}, far from standardised: scale the input "
+            f"(StandardScaler) first, it is more likely to blame than the learning rate")

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twinmlp.shared.config import ACTIVATION_NAMES
 
-from tests.helpers import random_problem
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close, random_problem
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.tolerances import AUTOGRAD
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.config import OPTIMIZER_NAMES, TrainConfig
 
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.tolerances import AUTOGRAD
 
 SHAPES = {"W1": (6, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw"]
+OPTIMIZERS = list(OPTIMIZER_NAMES)  # the config's list: a new name needs its reference
 MOMENTUM, BETAS, EPS, LR, DECAY = 0.9, (0.85, 0.995), 1e-7, 0.01, 0.05
 
 
@@ -23,8 +23,10 @@ def reference_optimizer(name: str, weights: list, biases: list) -> torch.optim.O
     if name in ("sgd", "momentum", "nesterov"):
         momentum = 0.0 if name == "sgd" else MOMENTUM
         return torch.optim.SGD(groups, lr=LR, momentum=momentum, nesterov=name == "nesterov")
-    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    return cls(groups, lr=LR, betas=BETAS, eps=EPS)
+    if name in ("adam", "adamw"):
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return cls(groups, lr=LR, betas=BETAS, eps=EPS)
+    raise KeyError(f"optimizer {name!r} has no torch.optim reference here yet")
 
 
 def gradient_stream(steps: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
@@ -110,3 +112,24 @@ def test_state_round_trips_across_backends(name: str) -> None:
     for k in SHAPES:
         assert_close(f"{name} {k}", second[k], whole[k], 1e-13)
     assert set(torch_opt.state_dict()) == set(numpy_opt.state_dict())
+
+
+@pytest.mark.parametrize("module", [numpy_impl.optim, torch_impl.optim],
+                         ids=["numpy", "torch"])
+def test_the_coupled_gradient_keeps_its_own_work_array(module) -> None:
+    """``g + δ W`` is formed in ``"W.coupled"`` and nothing else writes there: after an SGD
+    step it still holds exactly ``g + δ W_before`` (the step ``η·g`` has its own array)."""
+    rng = np.random.default_rng(4)
+    as_array = np.asarray if module is numpy_impl.optim else torch.tensor
+    before = {k: rng.standard_normal(shape) for k, shape in SHAPES.items()}
+    params = {k: as_array(v.copy()) for k, v in before.items()}
+    grads = {k: as_array(rng.standard_normal(shape)) for k, shape in SHAPES.items()}
+    optimizer = module.make_optimizer("sgd", LR, DECAY)
+    optimizer.step(params, grads)
+    for name in ("W1", "W2"):
+        expected = DECAY * before[name] + np.asarray(grads[name])
+        np.testing.assert_array_equal(np.asarray(optimizer._scratch[f"{name}.coupled"]),
+                                      expected)
+        np.testing.assert_allclose(np.asarray(params[name]), before[name] - LR * expected,
+                                   rtol=1e-14)
+    assert not any(key in optimizer._scratch for key in SHAPES)  # no bare, shared key

@@ -12,7 +12,7 @@ import pytest
 from twinmlp.shared.data import Dataset
 from twinmlp.shared.parallel import shard_bounds
 
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close
 from twinmlp import numpy_impl
 from twinmlp.checkpoint import load_checkpoint
 

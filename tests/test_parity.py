@@ -13,8 +13,13 @@ import torch
 from twinmlp.shared.config import ACTIVATION_NAMES, INIT_NAMES, TrainConfig
 from twinmlp.shared.data import Dataset
 
-from tests.helpers import random_architecture, random_problem
-from tests.twin_compare import assert_close, assert_identical, helper_test_twins
+from tests.helpers import (
+    assert_close,
+    assert_identical,
+    helper_test_twins,
+    random_architecture,
+    random_problem,
+)
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.parity import RunDifference, chaos_floor, floor_verdict, to_numpy
 from twinmlp.tolerances import STEP, TRAJECTORY, TRAJECTORY_STEPS

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from twinmlp.shared.data import Dataset
 
-from tests.twin_compare import assert_close, assert_identical
+from tests.helpers import assert_close, assert_identical
 from twinmlp import numpy_impl
 from twinmlp.cli import main
 from twinmlp.ops import compare, first_differing, step_intermediates

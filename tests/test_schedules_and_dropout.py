@@ -13,8 +13,7 @@ from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
 from twinmlp.shared.dropout import DropoutStep, keep_masks
 from twinmlp.shared.schedules import learning_rate
 
-from tests.helpers import central_differences, random_problem
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close, central_differences, random_problem
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.tolerances import CENTRAL_DIFFERENCES, STEP
 

@@ -40,7 +40,7 @@ class MLP(TwinMLP):
     ----------
     layer_sizes : sequence of int
         ``[d_0, d_1, …, d_L]``: inputs, hidden widths, classes.
-    activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu"}
+    activation : {ACTIVATION_NAMES}
         Hidden activation φ (MATH.md §4).
     alpha : float
         Negative slope of ``leaky_relu``.

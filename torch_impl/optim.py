@@ -39,7 +39,8 @@ class Optimizer(OptimizerBase):
         return value
 
     def _scaled(self, key: str, value: Array, factor: float) -> Array:
-        """``value · factor`` in the work array ``key``: no temporary per step."""
+        """``value · factor`` in the work array ``key``: no temporary per step. The array is
+        overwritten, so each key has one use (``"W1.coupled"``, ``"W1.step"``)."""
         scratch = self._scratch.get(key)
         if (scratch is None or scratch.shape != value.shape or scratch.dtype != value.dtype
                 or scratch.device != value.device):

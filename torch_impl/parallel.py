@@ -34,7 +34,7 @@ class DataParallelMLP:
                  rank: int | None = None) -> None:
         if not dist.is_initialized():
             raise TwinMLPError("torch.distributed is not initialised: launch with torchrun "
-                             "(twinmlp train --nproc N) and call init_process_group first")
+                               "(twinmlp train --nproc N) and call init_process_group first")
         self.model = model
         self.world_size = dist.get_world_size() if world_size is None else world_size
         self.rank = dist.get_rank() if rank is None else rank

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from twinmlp.shared.config import ModelConfig, TrainConfig, _is_int
 from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.names import fill_names
 from twinmlp.shared.schedules import learning_rate
 from twinmlp.shared.trainer import History, TrainState
 from twinmlp.shared.validation import check_fits_dtype
@@ -40,7 +41,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ignored by numpy.
     hidden_layer_sizes : int or tuple of int
         Widths of the hidden layers (an int: one hidden layer, as scikit-learn's).
-    activation : {"leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu"}
+    activation : {ACTIVATION_NAMES}
     leaky_alpha : float
         Negative slope of ``leaky_relu``.
     init : {"he_normal", "glorot_uniform"}
@@ -66,6 +67,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
     ``sklearn.utils.validation.has_fit_parameter(estimator, "sample_weight")`` is False,
     so meta-estimators know; passing it anyway is one clear error.
     """
+    __doc__ = fill_names(__doc__)  # {ACTIVATION_NAMES}: the config's list
 
     def __init__(self, backend: str = "numpy", device: str = "cpu",
                  hidden_layer_sizes: int | tuple[int, ...] = (100,), activation: str = "relu",

@@ -1,4 +1,4 @@
-"""Numerical edges and the scikit-learn wrapper (issue 14): huge logits through every
+"""Numerical edges and the scikit-learn wrapper: huge logits through every
 softmax/cross-entropy path of both twins, input beyond the model's dtype refused in both
 twins and the wrapper, divergence blamed on the input when it is the input; int
 ``hidden_layer_sizes``, ``partial_fit`` with other classes, learning rates that blow the
@@ -6,6 +6,7 @@ weights up."""
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from twinmlp.numpy_impl import functional as npf
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.trainer import DivergenceError
+from twinmlp.shared.trainer import DivergenceError, History, TrainState
 from twinmlp.shared.validation import check_fits_dtype
 from twinmlp.torch_impl import functional as tf
 
@@ -164,6 +165,8 @@ def test_divergence_blames_the_input_not_the_learning_rate(make) -> None:
         fit()
     assert "try a smaller learning rate" not in str(caught.value)
     assert caught.value.last_good.epoch >= 0  # still the trainer's error, with its state
+    assert caught.value.advice.startswith("X holds values up to ")
+    assert caught.value.cause.startswith("the loss became ")
     # standardised input that diverges keeps the learning-rate advice
     with pytest.raises(DivergenceError, match="try a smaller learning rate"):
         TwinMLPClassifier(dtype="float32", optimizer="sgd", lr=1e30, epochs=5).fit(X / 1e36, y)
@@ -194,3 +197,25 @@ def test_a_learning_rate_that_blows_the_weights_up_is_reported(blobs) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         TwinMLPClassifier(lr=1e-2, epochs=20).fit(X, y)
+
+
+def test_a_divergence_carries_its_facts_and_builds_its_message_from_them() -> None:
+    history = History(epoch=[1, 2], train_loss=[0.5, 0.4])
+    last_good = TrainState(2, {}, {}, history)
+    error = DivergenceError(3, 7, 18, "the loss became nan", last_good)
+    assert (error.epoch, error.step, error.n_steps) == (3, 7, 18)
+    assert str(error) == ("training diverged in epoch 3, step 7 of 18: the loss became nan; "
+                          "the parameters of epoch 2 were put back; try a smaller learning "
+                          "rate")
+    assert error.history.epoch == [1, 2] and error.history is not history
+    unscaled = error.with_advice("scale the input")
+    assert str(unscaled) == str(error).replace("try a smaller learning rate",
+                                               "scale the input")
+    assert (unscaled.epoch, unscaled.step, unscaled.cause) == (3, 7, error.cause)
+    copy = pickle.loads(pickle.dumps(unscaled))
+    assert str(copy) == str(unscaled) and copy.advice == "scale the input"
+    at_start = DivergenceError(1, None, 18, "a parameter became non-finite",
+                               TrainState(0, {}, {}, History()))
+    assert str(at_start).startswith("training diverged in epoch 1, its last steps: a "
+                                    "parameter became non-finite; the parameters of epoch "
+                                    "0 (the initial ones) were put back")

@@ -1,4 +1,4 @@
-"""Damaged dataset files (issue 14): every IDX file is checked when it is loaded —
+"""Damaged dataset files: every IDX file is checked when it is loaded —
 magic number, declared shape against the file size, image against label counts, labels
 within the classes — each failure one line naming the file; ``data list`` says
 "damaged"; a data root that is a file is one line too."""
