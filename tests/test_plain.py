@@ -15,8 +15,7 @@ import pytest
 from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
 from twinmlp.shared.layout import column_major_params
 
-from tests.helpers import random_problem
-from tests.twin_compare import assert_close
+from tests.helpers import assert_close, random_problem
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.tolerances import STEP
 
