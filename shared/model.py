@@ -24,6 +24,7 @@ from twinmlp.shared.init import init_params
 from twinmlp.shared.layout import column_major_params
 from twinmlp.shared.memory import check_model_fits
 from twinmlp.shared.names import fill_names
+from twinmlp.shared.threads import choose_threads, thread_limit
 from twinmlp.shared.trainer import DivergenceError, History, TrainState, train
 from twinmlp.shared.validation import (
     as_array,
@@ -121,17 +122,24 @@ class TwinMLP(ABC):
             batch_size: int = 64, lr: float = 0.01, weight_decay: float = 0.0,
             patience: int | None = None, verbose: bool = True,
             resume: TrainState | None = None,
-            on_epoch_end: Callable[[TrainState], None] | None = None, **options: Any) -> History:
+            on_epoch_end: Callable[[TrainState], None] | None = None,
+            threads: int | None = None, **options: Any) -> History:
         """Train in place with the shared loop (``twinmlp.shared.trainer.train``) and return
         the history. ``options`` are further ``TrainConfig`` fields (``optimizer``,
         ``dropout``, …); ``resume`` continues from a saved ``TrainState`` and
-        ``on_epoch_end`` receives one after every epoch."""
+        ``on_epoch_end`` receives one after every epoch. ``threads`` caps the threads of
+        NumPy's BLAS and torch for this call; by default they follow the size of the
+        products (``twinmlp.shared.threads``), and the history records the choice."""
         config = TrainConfig.from_options(epochs=epochs, batch_size=batch_size, lr=lr,
                                           weight_decay=weight_decay, patience=patience,
                                           **options)
+        choice = choose_threads(self.config.layer_sizes, config.batch_size, threads)
         try:
-            return train(self, X, y, X_val, y_val, config, verbose=verbose, resume=resume,
-                         on_epoch_end=on_epoch_end)
+            with thread_limit(choice):
+                history = train(self, X, y, X_val, y_val, config, verbose=verbose,
+                                resume=resume, on_epoch_end=on_epoch_end)
+            history.threads = choice.describe()
+            return history
         except DivergenceError as error:  # same facts, the advice fitted to the cause
             advice = unscaled_input_advice(self._input_peak(X))
             if advice is None:

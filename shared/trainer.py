@@ -89,6 +89,8 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    #: The threads the libraries were given (``twinmlp.shared.threads``), set by ``fit``.
+    threads: str = ""
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     COLUMNS = ("epoch", "train_loss", "l2_penalty", "train_acc", "val_loss", "val_acc", "lr",

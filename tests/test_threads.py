@@ -94,3 +94,51 @@ def test_usable_cores_follows_the_affinity(monkeypatch: pytest.MonkeyPatch) -> N
                         raising=False)
     monkeypatch.setattr(threads, "_cgroup_quota", lambda: 2)
     assert threads.usable_cores() == 2
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_fit_applies_the_policy_inside_and_restores_the_counts_after(
+        backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twinmlp.shared.config import ModelConfig
+
+    from twinmlp.twins import make_twin
+
+    for name in threads.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    model = make_twin(backend, ModelConfig((8, 6, 3), dtype="float64"), "cpu")
+    seen: list[tuple[int, list[int]]] = []
+    X = np.random.default_rng(0).standard_normal((40, 8))
+    y = np.arange(40) % 3
+    before = (torch.get_num_threads(), blas_threads())
+    history = model.fit(X, y, epochs=2, batch_size=8, verbose=False,
+                        on_epoch_end=lambda state: seen.append(
+                            (torch.get_num_threads(), blas_threads())))
+    assert seen == [(1, [1] * len(before[1]))] * 2  # an 8-6-3 net: one thread
+    assert history.threads == "1 thread (policy)"
+    assert (torch.get_num_threads(), blas_threads()) == before
+    history = model.fit(X, y, epochs=1, batch_size=8, verbose=False, threads=np.int64(2))
+    assert history.threads == "2 threads (threads=)"
+    assert (torch.get_num_threads(), blas_threads()) == before
+
+
+def test_the_wrapper_passes_threads_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    from twinmlp.shared import model as shared_model
+
+    from twinmlp.sklearn import TwinMLPClassifier
+
+    asked: list[object] = []
+
+    def recording_choice(layer_sizes: object, batch_size: int, threads: object = None,
+                         source: str = "threads=") -> ThreadChoice:
+        asked.append(threads)
+        return choose_threads(layer_sizes, batch_size, threads, source)
+
+    monkeypatch.setattr(shared_model, "choose_threads", recording_choice)
+    X = np.random.default_rng(0).standard_normal((30, 4))
+    y = np.arange(30) % 2
+    before = torch.get_num_threads()
+    TwinMLPClassifier(backend="torch", hidden_layer_sizes=(5,), epochs=1,
+                      threads=np.int64(1)).fit(X, y)
+    assert asked == [1] and torch.get_num_threads() == before
+    with pytest.raises(TwinMLPError, match="threads = 0"):
+        TwinMLPClassifier(hidden_layer_sizes=(5,), epochs=1, threads=0).fit(X, y)

@@ -61,6 +61,10 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         given one, once per ``fit`` (or first ``partial_fit``), as scikit-learn does.
     verbose : bool
         Progress bar.
+    threads : int or None
+        Threads for NumPy's BLAS and torch while training; None chooses them from the
+        size of the products (one for small networks), and ``*_NUM_THREADS`` variables in
+        the environment win over that choice (README: Threads).
 
     ``fit`` and ``partial_fit`` take no ``sample_weight``: every row counts once (repeat
     rows to weight them). As for scikit-learn's estimators without it,
@@ -77,7 +81,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  schedule: str = "constant", dropout: float = 0.0,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
-                 patience: int = 10, random_state: Any = 0, verbose: bool = False) -> None:
+                 patience: int = 10, random_state: Any = 0, verbose: bool = False,
+                 threads: int | None = None) -> None:
         self.backend = backend
         self.device = device
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -101,6 +106,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
         self.verbose = verbose
+        self.threads = threads
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> TwinMLPClassifier:
         """Train from scratch on ``X`` (n, features) and labels ``y`` of any type."""
@@ -223,7 +229,8 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
             config = TrainConfig(epochs=epochs, **options)
         states: list[TrainState] = []
         history = self.model_.fit(X, y, X_val, y_val, verbose=self.verbose, resume=resume,
-                                  on_epoch_end=states.append, **config.to_dict())
+                                  on_epoch_end=states.append, threads=self.threads,
+                                  **config.to_dict())
         if states:  # with early stopping the model holds the best epoch, not the last
             self._state = dataclasses.replace(states[-1], params=self.model_.state_dict())
         self.n_epochs_ = history.epochs_run
