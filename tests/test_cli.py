@@ -53,11 +53,11 @@ def test_a_programming_error_keeps_its_traceback(bug: Exception,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the project's own checks (TwinMLPError) become one line and exit 2: a plain
     TypeError or ValueError from inside a command is a bug and must surface as one."""
-    import twinmlp.cli
+    import twinmlp.commands.train
 
     def broken(args: object) -> int:
         raise bug
 
-    monkeypatch.setattr(twinmlp.cli, "run_train", broken)
+    monkeypatch.setattr(twinmlp.commands.train, "run", broken)
     with pytest.raises(type(bug), match=str(bug)):
         main(["train", "--epochs", "1", "--quiet"])

@@ -16,7 +16,8 @@ from twinmlp.shared.data import Dataset
 from tests.helpers import random_architecture, random_problem
 from tests.twin_compare import assert_close, assert_identical, helper_test_twins
 from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import RunDifference, chaos_floor, floor_verdict, to_numpy
+from twinmlp.arrays import to_numpy
+from twinmlp.parity import RunDifference, chaos_floor, floor_verdict
 from twinmlp.tolerances import STEP, TRAJECTORY, TRAJECTORY_STEPS
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]

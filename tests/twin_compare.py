@@ -17,7 +17,8 @@ import numpy as np
 
 from tests.helpers import random_problem
 from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import difference, relative_error, to_numpy
+from twinmlp.arrays import to_numpy
+from twinmlp.parity import difference, relative_error
 
 
 def assert_close(name: str, mine: Any, theirs: Any, tol: float) -> float:
