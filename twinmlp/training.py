@@ -199,7 +199,11 @@ def run_seeds(args: argparse.Namespace, copies: int) -> int:
     """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
     import numpy as np
 
-    data = load_data(args)  # a missing dataset fails before any folder is made
+    # A missing dataset or a bad option fails before any folder is made (the configs
+    # are built again per seed).
+    data = load_data(args)
+    model_config(args, data)
+    train_config(args, data.name)
     claim_run_folders(args, args.seeds)
     results: dict[str, list[float]] = {}
     code = 0
@@ -226,8 +230,8 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
     test accuracies."""
     from twinmlp.runs import RunRecorder, run_metadata, write_config
 
-    data = data or load_data(args)  # a missing dataset fails before any folder is made
-    claim_run_folders(args)
+    # A missing dataset or a bad option fails before any folder is made.
+    data = data or load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
@@ -236,6 +240,7 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
         from twinmlp.numpy_impl.parallel import DataParallelMLP
 
         models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
+    claim_run_folders(args)
     print(data.summary())
     folders = {backend: None if args.out is None else args.out / backend if len(models) == 2
                else args.out for backend in models}

@@ -64,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--shadow runs a float64 twin beside float32 ones: add --dtype float32")
     TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                 weight_decay=args.weight_decay)  # validates the values
-    if not args.ops:
+    data = load_data(args)
+    config = model_config(args, data)
+    if not args.ops:  # --ops writes nothing
         from twinmlp.files import ensure_folder
 
         ensure_folder(args.out, "--out folder")  # before the computing, not after
-    data = load_data(args)
-    config = model_config(args, data)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_cuda else [])
     if args.ops:
         print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)

@@ -1,4 +1,4 @@
-"""File-system failures and run folders (issue 14): a bad ``--out`` fails before the
+"""File-system failures and run folders: a bad ``--out`` fails before the
 computing, with one line naming the path and the fix; results are written as a set; a
 run folder belongs to one run (lock), refuses others' files, never stays "running" after
 a failure the program survived, loses its stale temporaries, and ``--resume`` refuses an
@@ -75,7 +75,7 @@ def refusing(monkeypatch: pytest.MonkeyPatch):
     return make
 
 
-# --- bug 1: --out that cannot be written, before the computing ---
+# --- an --out that cannot be written fails before the computing ---
 
 @pytest.mark.parametrize("command", [
     QUICK,
@@ -117,8 +117,8 @@ def test_resume_in_a_read_only_folder_is_one_line(tmp_path: Path, refusing,
 def test_a_full_disk_at_the_end_leaves_a_failed_run_that_resumes_identically(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 1: ENOSPC while writing curves.png left "running" and a traceback, and
-    --resume hit the same traceback."""
+    """ENOSPC while writing curves.png must not leave "running" or a traceback, and
+    --resume must finish the run identically."""
     from twinmlp import runs
 
     assert main([*QUICK, "--out", str(tmp_path / "whole")]) == 0
@@ -219,7 +219,7 @@ def test_parity_writes_its_pair_through_a_set(tmp_path: Path, monkeypatch: pytes
                                                               "drift.png": "old"}
 
 
-# --- bug 7 and 8: one run per folder, nobody else's files replaced ---
+# --- one run per folder, nobody else's files replaced ---
 
 def test_a_folder_holding_a_users_files_is_refused_unless_overwrite(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,9 +256,9 @@ LONG = ["train", "--backend", "numpy", "--epochs", "40", "--batch-size", "256",
 @pytest.mark.slow
 def test_two_trains_into_one_folder_the_second_fails_at_once(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 7: both "succeeded" into one folder, mixing their files, and --resume said
-    "already finished". Now the second fails at once (the first is paused meanwhile, so
-    it is surely mid-run), and the first finishes with files all of its own."""
+    """Two trains into one folder must not both "succeed", mixing their files: the
+    second fails at once (the first is paused meanwhile, so it is surely mid-run), and
+    the first finishes with files all of its own."""
     from twinmlp.checkpoint import load_checkpoint
 
     run = tmp_path / "run"
@@ -339,7 +339,8 @@ def test_resume_removes_the_temporary_files_a_killed_run_left(
                                   "bad value"])
 def test_a_hand_edited_config_json_is_one_line_naming_file_and_key(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str) -> None:
-    """Bug 5 and the 'lrr' weak spot."""
+    """A config.json edited by hand (a key gone, a misspelt key such as 'lrr', a wrong
+    type) is refused in one line naming the file and the key."""
     run = interrupted_run(tmp_path, "run")
     meta = config(run)
     if edit == "key removed":
@@ -395,41 +396,6 @@ def test_ctrl_c_in_the_numpy_half_resumes_both_halves(
     assert load_train_state(out / "torch" / LAST)[0].epoch == 3
 
 
-# --- options checked before anything runs ---
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["--checkpoint-seconds", "nan"], "--checkpoint-seconds nan is not allowed: expected a "
-                                      "finite number of seconds >= 0"),
-    (["--checkpoint-seconds", "-1"], "--checkpoint-seconds -1.0 is not allowed"),
-    (["--seeds", "0,1,0"], "--seeds 0,1,0 names seed 0 more than once"),
-])
-def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
-                               no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*QUICK, *args, "--out", str(tmp_path / "run")]) == 2
-    assert message in one_error_line(capsys)
-    assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["--devices", "numpy"], "--devices 'numpy' is not a torch device"),
-    (["--backends", "cpu"], "--backends 'cpu' is not a twin"),
-    (["--backends", ""], "--backends is empty"),
-    (["--samples", "-5"], "--samples -5 is not allowed"),
-    (["--samples", "0"], "--samples 0 is not allowed"),
-    (["--dataset", "digits", "--scaling", "0"], "--scaling 0 is not allowed"),
-    (["--dataset", "digits", "--scaling", "2,2"], "--scaling 2,2 is not allowed"),
-    (["--scaling", "2"], "--scaling trains through twinmlp train"),
-    (["--hidden", "0"], "--hidden 0 is not allowed"),
-])
-def test_bench_options_refused_before_anything_runs(
-        args: list[str], message: str, tmp_path: Path, no_computing: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 6 and the bench weak spots."""
-    assert main(["bench", *args, "--out", str(tmp_path / "bench")]) == 2
-    assert message in one_error_line(capsys)
-    assert not (tmp_path / "bench").exists()
-
-
 def read_only_tmpfs(path: Path) -> bool:
     path.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
@@ -452,7 +418,7 @@ def test_a_real_read_only_file_system(tmp_path: Path,
         subprocess.run(["umount", str(mount)], check=False)
 
 
-# --- forged checkpoint metadata (bug 5, and predictions of the wrong length) ---
+# --- forged checkpoint metadata, and predictions of the wrong length ---
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
