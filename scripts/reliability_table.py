@@ -78,7 +78,7 @@ def api_cases() -> list[tuple[str, Callable[[], object]]]:
         ("a state dict of the wrong shape", state),
         ("a learning rate that diverges (lr = 1e4)",
          lambda: numpy_impl.MLP([4, 3, 3], seed=1).fit(X * 100, y, epochs=50, lr=1e4,
-                                                        verbose=False)),
+                                                       verbose=False)),
         ("X beyond float32's range (1e39) for a float32 model",
          lambda: numpy_impl.MLP([4, 3, 3], dtype="float32").predict(np.full((1, 4), 1e39))),
         ("the same, through TwinMLPClassifier",

@@ -77,7 +77,7 @@ def test_bit_identity_failure_says_how_far_and_where() -> None:
 # --- the first operation that differs ---
 
 def test_a_changed_operation_is_the_first_that_differs(digits: Dataset,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from twinmlp.numpy_impl import functional as F
 
     X, y = digits.X_train[:40], digits.y_train[:40]

@@ -447,9 +447,9 @@ def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
     floor = statistics.median(floor_times)
     gflops = flops / seconds / 1e9
     per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
-    return Measurement(impl, device, batch, "-".join(map(str, layers)), role, len(times), seconds,
-                min(times), max(times), flops / per_sample / seconds, gflops, gflops / peak,
-                floor, paired_ratio(times, floor_times), times)
+    return Measurement(impl, device, batch, "-".join(map(str, layers)), role, len(times),
+                       seconds, min(times), max(times), flops / per_sample / seconds, gflops,
+                       gflops / peak, floor, paired_ratio(times, floor_times), times)
 
 
 def paired_ratio(times: list[float], others: list[float]) -> float:
