@@ -16,12 +16,16 @@ import time
 from pathlib import Path
 
 import pytest
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.trainer import TrainState
 
 from twinmlp import files
 from twinmlp.checkpoint import FILENAME, LAST, load_train_state
 from twinmlp.cli import main
 from twinmlp.files import FileSystemError, write_set
-from twinmlp.runs import LOCK
+from twinmlp.runs import LOCK, RunRecorder
+from twinmlp.training import TrainedTwin
 
 QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]
 
@@ -520,3 +524,72 @@ def test_resume_of_a_missing_folder_makes_none(tmp_path: Path,
     assert main(["train", "--resume", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert "is not a run folder" in one_error_line(capsys)
     assert not (tmp_path / "nowhere").exists()
+
+
+# --- the run recorder: checkpoint throttle, stops, what train_and_report returns ---
+
+def recorded_run(folder: Path | None, digits: Dataset, checkpoint_seconds: float,
+                 stop_after: int | None = None) -> tuple[RunRecorder, TrainedTwin]:
+    """Train numpy for 4 epochs through a RunRecorder; Ctrl-C after ``stop_after``."""
+    from twinmlp.runs import run_metadata
+    from twinmlp.training import train_and_report
+    from twinmlp.twins import make_twin
+
+    model = make_twin("numpy", ModelConfig((64, 8, 10)))
+    training = TrainConfig(epochs=4, batch_size=256, lr=0.05, patience=None)
+    recorder = RunRecorder(folder, run_metadata(model, "numpy", "cpu", digits, training),
+                           checkpoint_seconds=checkpoint_seconds)
+    if stop_after is not None:
+        remember = recorder.epoch_end
+
+        def epoch_end(state: TrainState) -> None:
+            remember(state)
+            if state.epoch == stop_after:
+                raise KeyboardInterrupt
+
+        recorder.epoch_end = epoch_end
+    return recorder, train_and_report(model, digits, training, recorder, quiet=True)
+
+
+def test_the_recorder_checkpoints_on_the_way_out_whatever_the_throttle(
+        tmp_path: Path, digits: Dataset) -> None:
+    from twinmlp.arrays import to_numpy
+
+    _, trained = recorded_run(tmp_path / "run", digits, checkpoint_seconds=float("inf"))
+    assert trained.history.epochs_run == 4
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 4
+    assert config(tmp_path / "run")["status"] == "finished"
+    predictions = to_numpy(trained.model.predict(digits.X_test))
+    assert (trained.predictions == predictions).all()
+
+
+def test_the_recorder_notes_an_interrupt_and_keeps_the_epoch_it_reached(
+        tmp_path: Path, digits: Dataset) -> None:
+    from twinmlp.runs import RunStoppedError
+
+    with pytest.raises(RunStoppedError, match="interrupted after epoch 2; resume with: "
+                                              "twinmlp train --resume ") as stop:
+        recorded_run(tmp_path / "run", digits, checkpoint_seconds=float("inf"), stop_after=2)
+    assert stop.value.code == 130
+    assert config(tmp_path / "run")["status"] == "interrupted after epoch 2"
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 2
+
+
+def test_the_recorder_without_a_folder_writes_nothing(tmp_path: Path, digits: Dataset,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    recorder, trained = recorded_run(None, digits, checkpoint_seconds=0.0)
+    assert recorder.latest.epoch == trained.history.epochs_run == 4
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seeds_leave_the_parsed_options_as_they_were(tmp_path: Path) -> None:
+    from twinmlp.cli import build_parser
+    from twinmlp.training import run_seeds
+
+    args = build_parser().parse_args([*QUICK, "--epochs", "1", "--seeds", "3,4",
+                                      "--out", str(tmp_path / "runs")])
+    before = dict(vars(args))
+    assert run_seeds(args, copies=0) == 0
+    assert vars(args) == before
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["seed3", "seed4"]
