@@ -20,6 +20,7 @@ from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import Dataset
 from twinmlp.shared.trainer import TrainState
 
+from tests.test_cli_refusals import no_computing, one_error_line  # noqa: F401 (a fixture)
 from twinmlp import files
 from twinmlp.checkpoint import FILENAME, LAST, load_train_state
 from twinmlp.cli import main
@@ -30,29 +31,8 @@ from twinmlp.training import TrainedTwin
 QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]
 
 
-def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
-
-
 def config(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
-
-
-@pytest.fixture
-def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if a command reaches its long computation."""
-    from twinmlp.shared import trainer
-
-    from twinmlp import bench, drift
-
-    def reached(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the command computed before checking where it writes")
-
-    monkeypatch.setattr(drift, "lockstep", reached)
-    monkeypatch.setattr(bench, "run_bench", reached)
-    monkeypatch.setattr(trainer, "train", reached)
 
 
 @pytest.fixture
@@ -88,8 +68,9 @@ def refusing(monkeypatch: pytest.MonkeyPatch):
      "--warmup", "0", "--no-anchors", "--backends", "numpy", "--quiet"],
 ], ids=["train", "parity", "bench"])
 @pytest.mark.parametrize("where", ["a file", "under a file", "read-only", "full"])
+@pytest.mark.usefixtures("no_computing")
 def test_an_unwritable_out_fails_at_once_with_one_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], no_computing: None, refusing,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], refusing,
         command: list[str], where: str) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("mine")
