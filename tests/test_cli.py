@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from twinmlp.cli import main
+from twinmlp.cli import build_parser, cuda_numerics, main
 
 
 def test_train_both_twins_prints_accuracies_and_the_parity_verdict(
@@ -48,3 +48,17 @@ def test_a_programming_error_keeps_its_traceback(bug: Exception,
     monkeypatch.setattr(twinmlp.commands.train, "run", broken)
     with pytest.raises(type(bug), match=str(bug)):
         main(["train", "--epochs", "1", "--quiet"])
+
+
+@pytest.mark.parametrize(("argv", "exact"), [
+    (["parity"], True), (["bench"], True), (["train", "--device", "cuda:1"], True),
+    (["evaluate", "run", "--device", "cuda"], True), (["train"], False),
+    (["show", "softmax"], False), (["data", "list"], False),
+])
+def test_exact_cuda_numerics_around_the_commands_that_may_use_a_gpu(
+        argv: list[str], exact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twinmlp.torch_impl import cuda
+
+    marker = object()
+    monkeypatch.setattr(cuda, "exact_cuda_numerics", lambda: marker)
+    assert (cuda_numerics(build_parser().parse_args(argv)) is marker) == exact
