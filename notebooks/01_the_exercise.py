@@ -45,7 +45,7 @@ from twinmlp.shared.data import default_data_root, load_digits, split_and_scale 
 from twinmlp.shared.trainer import EarlyStopping  # noqa: E402
 
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
-from twinmlp.parity import to_numpy  # noqa: E402
+from twinmlp.arrays import to_numpy  # noqa: E402
 from twinmlp.training import DATASET_DEFAULTS  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"

@@ -39,7 +39,8 @@ from twinmlp.numpy_impl import functional as NF  # noqa: E402
 from twinmlp.shared.data import load_digits  # noqa: E402
 
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
-from twinmlp.parity import relative_error, to_numpy  # noqa: E402
+from twinmlp.arrays import to_numpy  # noqa: E402
+from twinmlp.parity import relative_error  # noqa: E402
 from twinmlp.show import side_by_side  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})

@@ -67,14 +67,14 @@ def say(text: str) -> None:
 rng = np.random.default_rng(0)
 X = rng.standard_normal((SAMPLES, 784)).astype(np.float32)
 y = rng.integers(0, 10, size=SAMPLES)
-cells = bench.plan(["numpy", "torch"], DEVICES, BATCHES, [[256]], anchors=True)
+planned = bench.plan(["numpy", "torch"], DEVICES, BATCHES, [[256]], anchors=True)
 if torch.cuda.is_available():
     from twinmlp.torch_impl.cuda import exact_cuda_numerics  # README: CUDA numerics
 
     with exact_cuda_numerics():
-        measured, peaks = bench.run_bench(X, y, 10, cells, WARMUP, REPEATS, verbose=False)
+        measured, peaks = bench.run_bench(X, y, 10, planned, WARMUP, REPEATS, verbose=False)
 else:
-    measured, peaks = bench.run_bench(X, y, 10, cells, WARMUP, REPEATS, verbose=False)
+    measured, peaks = bench.run_bench(X, y, 10, planned, WARMUP, REPEATS, verbose=False)
 display(Markdown(bench.table(measured, peaks)))
 
 # %% [markdown]

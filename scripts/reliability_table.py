@@ -1,7 +1,8 @@
 """Try every kind of bad input on the Python API and the command line, and print what each
 one gets, as the Markdown table of ``docs/reliability.md``.
 
-    python scripts/reliability_table.py > table.md
+    python scripts/reliability_table.py           # print the table
+    python scripts/reliability_table.py --write   # put it into docs/reliability.md
 
 ``tests/test_reliability_table.py`` regenerates the table and fails when the document and
 the code disagree. Run on a machine without a CUDA GPU (the ``cuda`` rows say so).
@@ -78,7 +79,7 @@ def api_cases() -> list[tuple[str, Callable[[], object]]]:
         ("a state dict of the wrong shape", state),
         ("a learning rate that diverges (lr = 1e4)",
          lambda: numpy_impl.MLP([4, 3, 3], seed=1).fit(X * 100, y, epochs=50, lr=1e4,
-                                                        verbose=False)),
+                                                       verbose=False)),
         ("X beyond float32's range (1e39) for a float32 model",
          lambda: numpy_impl.MLP([4, 3, 3], dtype="float32").predict(np.full((1, 4), 1e39))),
         ("the same, through TwinMLPClassifier",
@@ -305,5 +306,23 @@ def table() -> str:
     return "\n".join(row.replace("\n", " ") for row in rows) + "\n"
 
 
+DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+START, END = "<!-- table:start -->\n", "\n<!-- table:end -->"
+
+
+def write_doc(doc: Path = DOC) -> None:
+    """Replace the table between the markers of ``doc`` with :func:`table`."""
+    text = doc.read_text()
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    doc.write_text(head + START + table().strip() + END + tail)
+
+
 if __name__ == "__main__":
-    print(table(), end="")
+    import sys
+
+    if sys.argv[1:] == ["--write"]:
+        write_doc()
+        print(f"wrote the table into {DOC}")
+    else:
+        print(table(), end="")

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import difference, relative_error, to_numpy
+from twinmlp.arrays import to_numpy
+from twinmlp.parity import difference, relative_error
 
 
 def random_problem(layer_sizes: list[int], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from twinmlp.cli import main
+from twinmlp.cli import build_parser, cuda_numerics, main
 
 
 def test_train_both_twins_prints_accuracies_and_the_parity_verdict(
@@ -27,19 +27,6 @@ def test_train_one_backend(capsys: pytest.CaptureFixture[str]) -> None:
     assert "numpy (cpu, float32)" in out and "parity" not in out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--lr", "-1"], "TrainConfig.lr = -1.0 is not allowed"),
-    (["--layers", "64,0,10"], "ModelConfig.layer_sizes = (64, 0, 10) is not allowed"),
-    (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits: it needs 64 inputs"),
-    (["--backend", "torch", "--device", "tpu"], "device = 'tpu' is not allowed"),
-])
-def test_bad_values_give_one_line_and_exit_2(args: list[str], message: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", "--epochs", "1", "--quiet", *args]) == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err and err.count("\n") == 1
-
-
 def test_python_dash_m_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "twinmlp", "train", "--backend", "numpy",
                              "--epochs", "2", "--quiet"], capture_output=True, text=True,
@@ -53,11 +40,25 @@ def test_a_programming_error_keeps_its_traceback(bug: Exception,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the project's own checks (TwinMLPError) become one line and exit 2: a plain
     TypeError or ValueError from inside a command is a bug and must surface as one."""
-    import twinmlp.cli
+    import twinmlp.commands.train
 
     def broken(args: object) -> int:
         raise bug
 
-    monkeypatch.setattr(twinmlp.cli, "run_train", broken)
+    monkeypatch.setattr(twinmlp.commands.train, "run", broken)
     with pytest.raises(type(bug), match=str(bug)):
         main(["train", "--epochs", "1", "--quiet"])
+
+
+@pytest.mark.parametrize(("argv", "exact"), [
+    (["parity"], True), (["bench"], True), (["train", "--device", "cuda:1"], True),
+    (["evaluate", "run", "--device", "cuda"], True), (["train"], False),
+    (["show", "softmax"], False), (["data", "list"], False),
+])
+def test_exact_cuda_numerics_around_the_commands_that_may_use_a_gpu(
+        argv: list[str], exact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twinmlp.torch_impl import cuda
+
+    marker = object()
+    monkeypatch.setattr(cuda, "exact_cuda_numerics", lambda: marker)
+    assert (cuda_numerics(build_parser().parse_args(argv)) is marker) == exact

@@ -263,16 +263,6 @@ def test_show_names_what_the_twins_share(capsys: pytest.CaptureFixture[str]) -> 
     assert any(line.lstrip().startswith("def backward(") for line in lines)
 
 
-def test_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", "frobnicate"]) == 2
-    err = capsys.readouterr().err
-    assert "no twin implementation called 'frobnicate'; try e.g. softmax" in err
-    assert main(["show", "sofmax"]) == 2
-    assert "did you mean softmax" in capsys.readouterr().err
-    assert main(["show", "step"]) == 2
-    assert "'step' names several twin implementations: " in capsys.readouterr().err
-
-
 # --- real data: Debian's Fashion-MNIST, where installed ---
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")

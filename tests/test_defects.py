@@ -27,13 +27,13 @@ from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.schedules import learning_rate
 
 from twinmlp import numpy_impl, tolerances, torch_impl
+from twinmlp.arrays import to_numpy
 from twinmlp.parity import (
     FloorVerdict,
     RunDifference,
     chaos_floor,
     floor_verdict,
     relative_error,
-    to_numpy,
 )
 
 LAYERS = [64, 32, 10]

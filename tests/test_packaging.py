@@ -1,8 +1,10 @@
 """Installed, twinmlp claims one import name: its wheel installs beside a distribution
-that ships a top-level ``shared`` module, and both import."""
+that ships a top-level ``shared`` module, and both import; the installed ``twinmlp``
+command answers ``--help`` for itself and every subcommand."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,10 +22,21 @@ def pip(*args: str) -> None:
                    check=True, capture_output=True, text=True)
 
 
+def source_copy(folder: Path) -> Path:
+    """The checkout without its environment and outputs, copied to ``folder``: building
+    writes ``build/`` and ``*.egg-info`` beside the sources, and not into the checkout."""
+    skipped = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "runs",
+                                     "*.egg-info", "__pycache__", ".pytest_cache",
+                                     ".ruff_cache", "notebooks")
+    shutil.copytree(ROOT, folder, ignore=skipped)
+    return folder
+
+
 @pytest.mark.slow
 def test_the_wheel_installs_beside_a_top_level_shared(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT))
+    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+        str(source_copy(tmp_path / "source")))
     (ours,) = wheels.glob("twinmlp-*.whl")
     top_level = {name.split("/")[0] for name in zipfile.ZipFile(ours).namelist()}
     assert top_level == {"twinmlp", ours.name.split("-py")[0] + ".dist-info"}
@@ -66,3 +79,12 @@ def test_the_wheel_installs_beside_a_top_level_shared(tmp_path: Path) -> None:
     who, config_file, _ = result.stdout.splitlines()
     assert who == "the other distribution"
     assert config_file.startswith(str(site / "twinmlp" / "shared"))
+
+    from twinmlp.cli import COMMANDS
+
+    command = venv / "bin" / "twinmlp"
+    for args in (["--help"], *([c.NAME, "--help"] for c in COMMANDS)):
+        result = subprocess.run([str(command), *args], capture_output=True, text=True,
+                                cwd=tmp_path, check=False)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout.startswith(f"usage: twinmlp {' '.join(args[:-1])}".rstrip())

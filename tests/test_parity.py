@@ -21,7 +21,8 @@ from tests.helpers import (
     random_problem,
 )
 from twinmlp import numpy_impl, torch_impl
-from twinmlp.parity import RunDifference, chaos_floor, floor_verdict, to_numpy
+from twinmlp.arrays import to_numpy
+from twinmlp.parity import RunDifference, chaos_floor, floor_verdict
 from twinmlp.tolerances import STEP, TRAJECTORY, TRAJECTORY_STEPS
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]

@@ -157,19 +157,25 @@ def test_one_seed_is_bit_identical_on_cuda(digits: Dataset) -> None:
         assert states[0][name].tobytes() == states[1][name].tobytes(), name
 
 
-def test_fast_epochs_are_checkpointed_at_most_every_few_seconds(tmp_path: Path) -> None:
-    """With the default --checkpoint-seconds the epoch checkpoint is written on the first
-    epoch and at the end, not after each of 40 millisecond-epochs (each write fsyncs)."""
+@pytest.mark.parametrize(("seconds", "expected"), [("10", [1, 12]),
+                                                   ("0", list(range(1, 13)))])
+def test_epoch_checkpoints_follow_checkpoint_seconds(seconds: str, expected: list[int],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The epoch checkpoint is written on the first epoch, then when the last one is
+    ``--checkpoint-seconds`` old (0: after every epoch), and always at the end (each write
+    fsyncs). The clock stands still here, so the test does not depend on the machine's
+    speed."""
+    import types
+
     import twinmlp.runs
 
     writes = []
     original = twinmlp.runs.save_train_state
-    try:
-        twinmlp.runs.save_train_state = lambda path, state, meta: (
-            writes.append(state.epoch), original(path, state, meta))
-        assert main(["train", "--backend", "numpy", "--epochs", "40", "--quiet", "--out",
-                     str(tmp_path / "run")]) == 0
-    finally:
-        twinmlp.runs.save_train_state = original
-    assert writes[0] == 1 and writes[-1] == 40 and len(writes) < 10
-    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 40
+    monkeypatch.setattr(twinmlp.runs, "time", types.SimpleNamespace(monotonic=lambda: 0.0))
+    monkeypatch.setattr(twinmlp.runs, "save_train_state", lambda path, state, meta: (
+        writes.append(state.epoch), original(path, state, meta)))
+    assert main(["train", "--backend", "numpy", "--epochs", "12", "--patience", "none",
+                 "--checkpoint-seconds", seconds, "--quiet", "--out", str(tmp_path / "run")]) == 0
+    assert writes == expected
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 12

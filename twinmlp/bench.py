@@ -37,25 +37,53 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from twinmlp.shared.batching import batch_bounds
 from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.errors import TwinMLPError
 
-#: Which library's floor each implementation is measured against.
-LIBRARY = {"numpy_impl": "numpy", "sklearn": "numpy", "torch_impl": "torch",
-           "torch-autograd": "torch"}
-ANCHORS = ("torch-autograd", "sklearn")
+
+@dataclass(frozen=True)
+class Implementation:
+    """What the bench knows of one implementation it times: the library whose floor (and
+    thread pool) it shares, the twin it is (``None``: an anchor), and for a twin the anchor
+    it is compared with."""
+
+    library: str
+    twin: str | None = None
+    anchor: str | None = None
+
+
+#: Every implementation the bench times, by the name its rows carry.
+IMPLEMENTATIONS = {
+    "numpy_impl": Implementation("numpy", twin="numpy", anchor="sklearn"),
+    "torch_impl": Implementation("torch", twin="torch", anchor="torch-autograd"),
+    "sklearn": Implementation("numpy"),
+    "torch-autograd": Implementation("torch"),
+}
+#: The implementation of each twin (``--backends`` names).
+TWIN_IMPLEMENTATION = {impl.twin: name for name, impl in IMPLEMENTATIONS.items() if impl.twin}
 #: Environment variables that change which BLAS kernels run or how many threads they use.
 BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS",
                     "MKL_DEBUG_CPU_TYPE", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
+class PlannedCell(NamedTuple):
+    """One cell of the grid, to be measured: an implementation on a device, at a batch
+    size, with hidden widths."""
+
+    impl: str
+    device: str
+    batch_size: int
+    hidden: tuple[int, ...]
+
+
 @dataclass
-class Cell:
+class Measurement:
     """One measured cell of the grid; ``role`` is "twin", "anchor" or "floor"."""
 
     impl: str
@@ -159,13 +187,14 @@ def _numpy_blas() -> dict[str, Any]:
     pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
     # NumPy's own copy first (wheels ship one under numpy.libs); else the first BLAS loaded
     pools.sort(key=lambda pool: "numpy" not in pool.get("filepath", ""))
-    for pool in pools[:1]:
-            return {"name": {"openblas": "OpenBLAS", "mkl": "MKL"}.get(
-                        pool["internal_api"], pool["internal_api"]),
-                    "version": pool.get("version") or "",
-                    "kernels": pool.get("architecture") or pool.get("threading_layer", ""),
-                    "threads": pool.get("num_threads")}
-    return unknown
+    if not pools:
+        return unknown
+    pool = pools[0]
+    return {"name": {"openblas": "OpenBLAS", "mkl": "MKL"}.get(pool["internal_api"],
+                                                               pool["internal_api"]),
+            "version": pool.get("version") or "",
+            "kernels": pool.get("architecture") or pool.get("threading_layer", ""),
+            "threads": pool.get("num_threads")}
 
 
 def matmul_peak(device: str, size: int | None = None, repeats: int = 5) -> float:
@@ -342,27 +371,28 @@ def time_rounds(runs: dict[str, Callable[[int], None]], device: str, warmup: int
 
 
 def plan(backends: Sequence[str], devices: Sequence[str], batch_sizes: Sequence[int],
-         widths: Sequence[Sequence[int]], anchors: bool) -> list[tuple[str, str, int, tuple]]:
-    """Every (implementation, device, batch size, hidden widths) cell to measure; the floors
-    come with them."""
-    cells = []
-    for hidden in widths:
+         widths: Sequence[Sequence[int]], anchors: bool) -> list[PlannedCell]:
+    """Every cell to measure (the twins of ``backends``, and with ``anchors`` both
+    anchors; NumPy and scikit-learn on the CPU only); the floors come with them."""
+    planned = []
+    for hidden in map(tuple, widths):
         for batch in batch_sizes:
             for device in devices:
                 for backend in backends:
                     if backend == "numpy" and device != "cpu":
                         continue
-                    cells.append((f"{backend}_impl", device, batch, tuple(hidden)))
+                    planned.append(PlannedCell(TWIN_IMPLEMENTATION[backend], device, batch,
+                                               hidden))
                 if anchors:
-                    cells.append(("torch-autograd", device, batch, tuple(hidden)))
+                    planned.append(PlannedCell("torch-autograd", device, batch, hidden))
             if anchors:
-                cells.append(("sklearn", "cpu", batch, tuple(hidden)))
-    return cells
+                planned.append(PlannedCell("sklearn", "cpu", batch, hidden))
+    return planned
 
 
-def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
+def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, planned: list[PlannedCell],
               warmup: int, repeats: int, lr: float = 0.01, verbose: bool = True
-              ) -> tuple[list[Cell], dict[str, float]]:
+              ) -> tuple[list[Measurement], dict[str, float]]:
     """Measure every cell beside its library's floor; returns the floor rows and the cells
     (each group's floor first) and the float32 matmul peak per device.
 
@@ -374,14 +404,15 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
     spin for a while after a product and would slow the other library's next epoch."""
     from tqdm.auto import tqdm
 
-    devices = sorted({cell[1] for cell in cells})
+    devices = sorted({cell.device for cell in planned})
     peaks = {device: matmul_peak(device) for device in devices}
-    groups: dict[tuple, list[tuple]] = {}
-    for impl, device, batch, hidden in cells:
-        groups.setdefault((batch, hidden, device, LIBRARY[impl]), []).append(impl)
+    groups: dict[tuple, list[str]] = {}
+    for impl, device, batch, hidden in planned:
+        groups.setdefault((batch, hidden, device, IMPLEMENTATIONS[impl].library),
+                          []).append(impl)
     epochs = sum((len(members) + 1) * (warmup + repeats) for members in groups.values())
     bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False)
-    results: list[Cell] = []
+    results: list[Measurement] = []
     for (batch, hidden, device, library), members in groups.items():
         layers = [X.shape[1], *hidden, n_classes]
         floor_name = f"floor ({library})"
@@ -393,7 +424,7 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
         results.append(_cell(floor_name, device, batch, layers, "floor", floor, floor,
                              floor_flops_per_sample(layers) * len(y), peaks[device]))
         for impl in members:
-            role = "anchor" if impl in ANCHORS else "twin"
+            role = "twin" if IMPLEMENTATIONS[impl].twin else "anchor"
             results.append(_cell(impl, device, batch, layers, role, times[impl], floor,
                                  flops_per_sample(layers) * len(y), peaks[device]))
     bar.close()
@@ -407,18 +438,18 @@ def _epoch_runner(impl: str, device: str, layers: Sequence[int], X: np.ndarray,
         return sklearn_epoch_runner(layers, X, y, batch, lr)
     if impl == "torch-autograd":
         return autograd_epoch_runner(device, layers, X, y, batch, lr)
-    return twin_epoch_runner(impl.split("_")[0], device, layers, X, y, batch, lr)
+    return twin_epoch_runner(IMPLEMENTATIONS[impl].twin, device, layers, X, y, batch, lr)
 
 
 def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
-          times: list[float], floor_times: list[float], flops: float, peak: float) -> Cell:
+          times: list[float], floor_times: list[float], flops: float, peak: float) -> Measurement:
     seconds = statistics.median(times)
     floor = statistics.median(floor_times)
     gflops = flops / seconds / 1e9
     per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
-    return Cell(impl, device, batch, "-".join(map(str, layers)), role, len(times), seconds,
-                min(times), max(times), flops / per_sample / seconds, gflops, gflops / peak,
-                floor, paired_ratio(times, floor_times), times)
+    return Measurement(impl, device, batch, "-".join(map(str, layers)), role, len(times),
+                       seconds, min(times), max(times), flops / per_sample / seconds, gflops,
+                       gflops / peak, floor, paired_ratio(times, floor_times), times)
 
 
 def paired_ratio(times: list[float], others: list[float]) -> float:
@@ -427,15 +458,15 @@ def paired_ratio(times: list[float], others: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(times, others, strict=True))
 
 
-def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
+def speedups(measurements: list[Measurement]) -> list[dict[str, Any]]:
     """Per batch size (and device, layers): how many times faster each twin is than its
     anchor (numpy_impl against scikit-learn, torch_impl against torch-autograd): the
     anchor's epoch over the twin's, round by round (as :func:`paired_ratio`), its median as
     ``speedup`` and its range as ``speedup_min``/``speedup_max``."""
     rows = []
-    by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in cells}
+    by_key = {(c.impl, c.device, c.batch_size, c.layers): c for c in measurements}
     for (impl, device, batch, layers), cell in by_key.items():
-        anchor = {"numpy_impl": "sklearn", "torch_impl": "torch-autograd"}.get(impl)
+        anchor = IMPLEMENTATIONS[impl].anchor if impl in IMPLEMENTATIONS else None
         other = by_key.get((anchor, "cpu" if anchor == "sklearn" else device, batch, layers))
         if other is not None:
             per_round = [a / t for a, t in zip(other.epoch_seconds, cell.epoch_seconds,
@@ -446,8 +477,8 @@ def speedups(cells: list[Cell]) -> list[dict[str, Any]]:
     return rows
 
 
-def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | None = None
-          ) -> str:
+def table(measurements: list[Measurement], peaks: dict[str, float],
+          info: dict[str, Any] | None = None) -> str:
     """The results as a Markdown table, with the machine and the measured peaks above it
     and the twins' speed-ups over their anchors below it."""
     header = ("| implementation | device | layers | batch | s/epoch | min–max | × floor "
@@ -456,12 +487,12 @@ def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | Non
     lines += ["float32 matmul peak: " +
               ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items()),
               "", header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for c in cells:
+    for c in measurements:
         lines.append(f"| {c.impl} | {c.device} | {c.layers} | {c.batch_size} | "
                      f"{c.seconds_per_epoch:.4g} | {c.seconds_min:.4g}–{c.seconds_max:.4g} | "
                      f"{c.floor_ratio:.2f} | {c.samples_per_second:,.0f} | "
                      f"{c.gflops:.1f} | {100 * c.peak_fraction:.1f} |")
-    rows = speedups(cells)
+    rows = speedups(measurements)
     if rows:
         lines += ["", "| twin | anchor | device | layers | batch | twin's speed-up "
                   "| round by round |", "|---|---|---|---|---:|---:|---:|"]
@@ -471,25 +502,25 @@ def table(cells: list[Cell], peaks: dict[str, float], info: dict[str, Any] | Non
     return "\n".join(lines)
 
 
-def write_outputs(cells: list[Cell], peaks: dict[str, float], out: Path,
+def write_outputs(measurements: list[Measurement], peaks: dict[str, float], out: Path,
                   meta: dict[str, Any]) -> None:
     """``bench.json``, ``bench.csv`` and ``bench.png`` in ``out``."""
     from twinmlp.files import atomic_write_text
     from twinmlp.plots import plot_throughput
 
     out.mkdir(parents=True, exist_ok=True)
-    payload = {**meta, "peak_gflops": peaks, "cells": [asdict(c) for c in cells],
-               "speedups": speedups(cells)}
+    payload = {**meta, "peak_gflops": peaks, "cells": [asdict(c) for c in measurements],
+               "speedups": speedups(measurements)}
     atomic_write_text(out / "bench.json", json.dumps(payload, indent=2) + "\n")
-    fields = list(asdict(cells[0])) if cells else []
+    fields = list(asdict(measurements[0])) if measurements else []
 
     def csv_value(value: Any) -> str:  # a list of epochs: space-separated in one field
         return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
     rows = [",".join(fields)] + [",".join(csv_value(v) for v in asdict(c).values())
-                                 for c in cells]
+                                 for c in measurements]
     atomic_write_text(out / "bench.csv", "\n".join(rows) + "\n")
-    plot_throughput(cells, out / "bench.png", meta.get("title", "twinmlp bench"))
+    plot_throughput(measurements, out / "bench.png", meta.get("title", "twinmlp bench"))
 
 
 def scaling(dataset: str, data_root: Path | None, nprocs: Sequence[int], device: str,
@@ -519,8 +550,9 @@ def scaling(dataset: str, data_root: Path | None, nprocs: Sequence[int], device:
                     result = subprocess.run(command, capture_output=True, text=True,
                                             check=False)
                     if result.returncode != 0:
-                        raise RuntimeError(f"scaling run with {n} processes failed: "
-                                           f"{result.stderr.strip().splitlines()[-1:]}")
+                        told = result.stderr.strip().splitlines()[-1:] or ["no message"]
+                        raise TwinMLPError(f"scaling run with {n} processes failed: "
+                                           f"{told[0]}")
                     with open(Path(folder) / "history.csv") as stream:
                         seconds = [float(r["seconds"]) for r in csv.DictReader(stream)]
                 rows.append({"device": device, "processes": n, "batch_size": batch,

@@ -27,13 +27,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twinmlp import numpy_impl, tolerances, torch_impl
+from twinmlp.arrays import to_numpy
 from twinmlp.parity import (
     FloorVerdict,
     RunDifference,
     floor_verdict,
     nudge_state,
     relative_error,
-    to_numpy,
 )
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig
@@ -89,6 +89,18 @@ class DriftResult:
         if self.strict_only:
             return all(a >= tolerances.STRICT_AGREEMENT for a in self.agreement.values())
         return all(verdict.passed for verdict in self.floors.values())
+
+    def csv(self) -> str:
+        """``drift.csv``: one row per step, one column per tensor; with the float64 shadow
+        one more column per twin (``shadow numpy``, ``shadow torch-cpu``: its largest
+        relative parameter difference to the shadow)."""
+        columns = {**self.series,
+                   **{f"shadow {name}": values for name, values in self.shadow.items()}}
+        names = list(columns)
+        lines = [",".join(["step", *names])]
+        for i, step in enumerate(self.steps):
+            lines.append(",".join([str(step), *(f"{columns[n][i]:.6e}" for n in names)]))
+        return "\n".join(lines) + "\n"
 
     def shadow_summary(self) -> str:
         """Which twin ended closer to the float64 shadow, and on how many steps it led."""

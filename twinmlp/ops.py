@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from twinmlp.parity import TINY, to_numpy, ulp_distance
+from twinmlp.arrays import to_numpy
+from twinmlp.parity import TINY, ulp_distance
 from twinmlp.shared.batching import epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset

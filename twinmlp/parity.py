@@ -18,20 +18,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twinmlp import tolerances
+from twinmlp.arrays import to_numpy
 from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.optim import is_weight
 
 if TYPE_CHECKING:
     from twinmlp.shared.config import ModelConfig, TrainConfig
     from twinmlp.shared.data import Dataset
 
 TINY = 1e-300
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """A NumPy copy of a NumPy array, a torch tensor (any device) or a scalar."""
-    if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def relative_error(mine: Any, theirs: Any) -> float:
@@ -152,7 +147,7 @@ def nudge_state(state: dict[str, np.ndarray], copy: int) -> dict[str, np.ndarray
     rng = np.random.default_rng([copy, 0x6C7])
     nudged = {}
     for name, value in state.items():
-        if name.startswith("W"):
+        if is_weight(name):
             up = rng.random(value.shape) < 0.5
             toward = np.where(up, np.inf, -np.inf).astype(value.dtype)
             nudged[name] = np.nextafter(value, toward)

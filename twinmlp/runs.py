@@ -19,9 +19,12 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import platform
-from collections.abc import Callable
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +66,17 @@ def history_csv(history: History) -> str:
 
 def run_metadata(model: Any, backend: str, device: str, data: Dataset,
                  train_config: TrainConfig) -> dict[str, Any]:
-    """What a run is: the part of ``config.json`` known before training starts."""
-    import numpy
+    """What a run is: the part of ``config.json`` known before training starts (``nproc``:
+    the data-parallel ranks of a ``DataParallelMLP``, else 1)."""
     import torch
 
     return {
         "model_config": model.config.to_dict(), "train_config": train_config.to_dict(),
         "backend": backend, "device": device, "dtype": model.config.dtype,
         "dataset": data.name, "n_train": len(data.y_train),
-        "versions": {"twinmlp": __version__, "numpy": numpy.__version__,
+        "versions": {"twinmlp": __version__, "numpy": np.__version__,
                      "torch": torch.__version__, "python": platform.python_version()},
+        "nproc": getattr(model, "world_size", 1),
     }
 
 
@@ -182,32 +186,126 @@ def remove_temporary_files(folder: Path) -> list[str]:
     return removed
 
 
-def start_run(out: Path, meta: dict[str, Any], fresh: bool = True,
-              overwrite: bool = False) -> Callable[[TrainState], None]:
-    """Claim the run folder (:func:`claim_run_folder`), mark it running, and return the
-    function that writes ``last.safetensors`` (the epoch checkpoint ``--resume``
-    continues from) for a :class:`TrainState`. A ``fresh`` run first removes what an
-    earlier run left in the folder (its checkpoints, history and plots)."""
-    out = claim_run_folder(Path(out), overwrite)
-    if fresh:
-        for name in RUN_FILES:
-            with fs_errors(out / name, "remove the earlier run's"):
-                (out / name).unlink(missing_ok=True)
-    write_config(out, meta, "running")
+class RunStoppedError(Exception):
+    """Training ended before it finished (interrupted, diverged); carries the exit code."""
 
-    def save_epoch(state: TrainState) -> None:
-        save_train_state(out / LAST, state, meta)
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
-    return save_epoch
+
+class RunRecorder:
+    """The bookkeeping of one training run, from its first epoch to its end: the epoch
+    checkpoint ``last.safetensors`` (``--resume`` continues from it), written at most
+    every ``checkpoint_seconds`` (it is an fsync'd file; fast epochs would wait on the
+    disk) and always on the way out; the outcome when training finishes; and the status
+    when it stops (Ctrl-C, divergence) or fails, so that ``config.json`` never stays
+    "running". Without a ``folder`` nothing is written, and stops are still told.
+
+    Use: ``recorder.epoch_end`` as ``fit``'s ``on_epoch_end``, the training and the
+    writing of its outcome inside ``with recorder.recording():``, and
+    :meth:`finish` at the end."""
+
+    def __init__(self, folder: Path | None, meta: dict[str, Any],
+                 resume: TrainState | None = None, checkpoint_seconds: float = 10.0,
+                 overwrite: bool = False, resume_hint: Path | None = None) -> None:
+        self.folder = None if folder is None else Path(folder)
+        self.meta = meta
+        self.resume = resume
+        self.checkpoint_seconds = checkpoint_seconds
+        self.hint = f"twinmlp train --resume {resume_hint or folder}"
+        self.latest = resume  # the newest state, saved or not
+        self._saved = resume
+        self._saved_at = -math.inf
+        if self.folder is not None:
+            self._start(fresh=resume is None, overwrite=overwrite)
+
+    def _start(self, fresh: bool, overwrite: bool) -> None:
+        """Claim the run folder (:func:`claim_run_folder`) and mark it running; a
+        ``fresh`` run first removes what an earlier run left there (its checkpoints,
+        history and plots)."""
+        claim_run_folder(self.folder, overwrite)
+        if fresh:
+            for name in RUN_FILES:
+                with fs_errors(self.folder / name, "remove the earlier run's"):
+                    (self.folder / name).unlink(missing_ok=True)
+        write_config(self.folder, self.meta, "running")
+
+    def epoch_end(self, state: TrainState) -> None:
+        """Remember the epoch's state; checkpoint it when the last one is old enough."""
+        self.latest = state
+        if time.monotonic() - self._saved_at >= self.checkpoint_seconds:
+            self.save(state)
+
+    def save(self, state: TrainState | None) -> None:
+        """Write ``state`` as the epoch checkpoint, unless it is the one written last."""
+        if self.folder is None or state is None or state is self._saved:
+            return
+        save_train_state(self.folder / LAST, state, self.meta)
+        self._saved, self._saved_at = state, time.monotonic()
+
+    def history_so_far(self) -> History:
+        """The history up to the newest epoch."""
+        return self.latest.history if self.latest is not None else History()
+
+    def finish(self, model: Any, data: Dataset, history: History, predictions: np.ndarray,
+               seconds: float) -> None:
+        """Training ended: the last epoch checkpoint, then the outcome (:func:`finish_run`)."""
+        self.save(self.latest)
+        if self.folder is not None:
+            finish_run(self.folder, model, self.meta, data, history, predictions, seconds)
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Around the training: a divergence or Ctrl-C saves the last good epoch, notes the
+        stop and becomes :class:`RunStoppedError`; any other failure is noted as "failed"
+        too, and a file-system failure (a full disk, say) becomes one line naming the
+        resume command. A bug keeps its traceback."""
+        from twinmlp.shared.trainer import DivergenceError
+
+        backend, folder = self.meta["backend"], self.folder
+        try:
+            yield
+        except DivergenceError as error:
+            if folder is not None:
+                self.save(error.last_good)
+                record_stop(folder, self.meta, f"diverged: {error}", error.history)
+            raise RunStoppedError(f"{backend}: {error}" + (
+                f"; the last good epoch is in {folder}" if folder else ""), 1) from None
+        except KeyboardInterrupt:
+            done = self.latest.epoch if self.latest is not None else 0
+            if folder is None:
+                raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
+            self.save(self.latest)
+            record_stop(folder, self.meta, f"interrupted after epoch {done}",
+                        self.history_so_far())
+            raise RunStoppedError(f"interrupted after epoch {done}; resume with: {self.hint}",
+                                  130) from None
+        except TwinMLPError as error:
+            if folder is None:
+                raise
+            self._note_failure(f"failed: {error}")
+            raise type(error)(f"{error}; the run's last checkpointed epoch is in {folder}: "
+                              f"after fixing that, resume with: {self.hint}") from error
+        except Exception as error:
+            if folder is not None:
+                self._note_failure(f"failed: {type(error).__name__}: {error}")
+            raise
+
+    def _note_failure(self, status: str) -> None:
+        """Mark the run failed; when even that write fails (the same full disk), the
+        first failure is the one to report, so this one is dropped."""
+        try:
+            record_stop(self.folder, self.meta, status, self.history_so_far())
+        except TwinMLPError:
+            pass
 
 
 def finish_run(out: Path, model: Any, meta: dict[str, Any], data: Dataset, history: History,
-               seconds: float) -> dict[str, Any]:
+               predictions: np.ndarray, seconds: float) -> dict[str, Any]:
     """Write the outcome of a finished run: final checkpoint, history, plots, config."""
-    from twinmlp.parity import to_numpy
-
     out = Path(out)
-    predictions = to_numpy(model.predict(data.X_test)).astype(np.int64)
+    predictions = predictions.astype(np.int64)
     facts = {"test_accuracy": accuracy(data.y_test, predictions),
              "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
              "stopped_early": history.stopped_early}

@@ -163,7 +163,7 @@ class TwinMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class in ``classes_`` order, (n, n_classes)."""
-        from twinmlp.parity import to_numpy
+        from twinmlp.arrays import to_numpy
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

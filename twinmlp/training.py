@@ -1,8 +1,10 @@
 """What ``twinmlp train`` does: build the twins from the options, train them (one process,
-``--nproc`` ranks, ``--seeds``, ``--resume``), report, and fill run folders.
+``--nproc`` ranks, ``--seeds``, ``--resume``), report, and judge their parity.
 
-The command line (``twinmlp.cli``) parses; this module runs. Expected failures are
-``UsageError`` (exit 2) and ``RunStoppedError`` (Ctrl-C, divergence: its own exit code).
+The command (``twinmlp.commands.train``) parses; this module runs; a run's bookkeeping
+(its folder, epoch checkpoints, how it stopped) is :class:`twinmlp.runs.RunRecorder`'s.
+Expected failures are ``UsageError`` (exit 2) and ``RunStoppedError`` (Ctrl-C,
+divergence: its own exit code).
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import Dataset
-from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.errors import UsageError
 from twinmlp.shared.metrics import accuracy
-from twinmlp.twins import make_twin
+from twinmlp.twins import backend_device, make_twin
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from twinmlp.runs import RunRecorder
+    from twinmlp.shared.trainer import History
 
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
@@ -28,10 +37,6 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "fashion-mnist": dict(hidden=[256], epochs=30, lr=0.05, batch_size=64,
                           weight_decay=1e-4, patience=5),
 }
-
-
-class UsageError(TwinMLPError):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def load_data(args: argparse.Namespace, name: str | None = None) -> Dataset:
@@ -71,12 +76,16 @@ def train_config(args: argparse.Namespace, dataset: str) -> TrainConfig:
                        dropout=args.dropout, dropout_rng=args.dropout_rng)
 
 
-class RunStoppedError(Exception):
-    """Training ended before it finished (interrupted, diverged); carries the exit code."""
+def floor_copies(value: int | None) -> int:
+    """``--floor-copies``: the nudged copies of the chaos floor (default
+    ``tolerances.FLOOR_COPIES``), checked before hours of training, not after."""
+    from twinmlp import tolerances
 
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+    if value is None:
+        return tolerances.FLOOR_COPIES
+    if value < 0:
+        raise UsageError(f"--floor-copies {value} is not allowed: expected an integer >= 0")
+    return value
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -88,9 +97,10 @@ def run_train(args: argparse.Namespace) -> int:
         return run_distributed_worker(args)
     if args.nproc > 1 and args.backend != "numpy":
         return launch_torchrun(args)
+    copies = floor_copies(args.floor_copies)
     if args.seeds:
-        return run_seeds(args)
-    return train_once(args)[0]
+        return run_seeds(args, copies)
+    return train_once(args, copies)[0]
 
 
 def check_train_options(args: argparse.Namespace) -> None:
@@ -156,6 +166,7 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
+    from twinmlp.runs import RunRecorder, run_metadata
     from twinmlp.torch_impl.parallel import DataParallelMLP
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -167,37 +178,41 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     try:
         rank = dist.get_rank()
         data = load_data(args)
-        config = model_config(args, data)
         training = train_config(args, data.name)
-        model = DataParallelMLP(make_twin("torch", config, device))
+        model = DataParallelMLP(make_twin("torch", model_config(args, data), device))
         output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
             io.StringIO())
         with output:
             print(f"{data.summary()}; {dist.get_world_size()} data-parallel ranks "
                   f"({dist.get_backend()})")
-            train_and_report(model, "torch", device, data, training,
-                             args.out if rank == 0 else None, args.quiet or rank != 0,
-                             extra_meta={"nproc": dist.get_world_size()},
-                             checkpoint_seconds=args.checkpoint_seconds,
-                             overwrite=args.overwrite)
+            recorder = RunRecorder(args.out if rank == 0 else None,
+                                   run_metadata(model, "torch", device, data, training),
+                                   checkpoint_seconds=args.checkpoint_seconds,
+                                   overwrite=args.overwrite)
+            train_and_report(model, data, training, recorder, args.quiet or rank != 0)
     finally:
         dist.destroy_process_group()
     return 0
 
 
-def run_seeds(args: argparse.Namespace) -> int:
+def run_seeds(args: argparse.Namespace, copies: int) -> int:
     """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
     import numpy as np
 
-    data = load_data(args)  # a missing dataset fails before any folder is made
+    # A missing dataset or a bad option fails before any folder is made (the configs
+    # are built again per seed).
+    data = load_data(args)
+    model_config(args, data)
+    train_config(args, data.name)
     claim_run_folders(args, args.seeds)
     results: dict[str, list[float]] = {}
-    code, out = 0, args.out
+    code = 0
     for seed in args.seeds:
         print(f"--- seed {seed}")
-        args.seed = seed
-        args.out = None if out is None else out / f"seed{seed}"
-        seed_code, accuracies = train_once(args, data)
+        one_seed = argparse.Namespace(**{
+            **vars(args), "seed": seed,
+            "out": None if args.out is None else args.out / f"seed{seed}"})
+        seed_code, accuracies = train_once(one_seed, copies, data)
         code = max(code, seed_code)
         for backend, value in accuracies.items():
             results.setdefault(backend, []).append(value)
@@ -208,15 +223,15 @@ def run_seeds(args: argparse.Namespace) -> int:
     return code
 
 
-def train_once(args: argparse.Namespace, data: Dataset | None = None
+def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = None
                ) -> tuple[int, dict[str, float]]:
     """One ``train`` run of one or both twins (on ``data``, else the dataset the options
-    name); returns the exit code and test accuracies."""
-    copies = getattr(args, "floor_copies", None)
-    if copies is not None and copies < 0:  # checked before hours of training, not after
-        raise UsageError(f"--floor-copies {copies} is not allowed: expected an integer >= 0")
-    data = data or load_data(args)  # a missing dataset fails before any folder is made
-    claim_run_folders(args)
+    name), judged with ``copies`` nudged runs when there are two; returns the exit code and
+    test accuracies."""
+    from twinmlp.runs import RunRecorder, run_metadata, write_config
+
+    # A missing dataset or a bad option fails before any folder is made.
+    data = data or load_data(args)
     config = model_config(args, data)
     training = train_config(args, data.name)
     backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
@@ -225,41 +240,45 @@ def train_once(args: argparse.Namespace, data: Dataset | None = None
         from twinmlp.numpy_impl.parallel import DataParallelMLP
 
         models = {"numpy": DataParallelMLP(models["numpy"], args.nproc)}
+    claim_run_folders(args)
     print(data.summary())
     folders = {backend: None if args.out is None else args.out / backend if len(models) == 2
                else args.out for backend in models}
+    metas = {backend: run_metadata(model, backend, backend_device(backend, args.device), data,
+                                   training) for backend, model in models.items()}
     if len(models) == 2 and args.out is not None:
         # Both halves described before the first epoch, so that --resume on the parent
         # folder can finish a torch half that Ctrl-C stopped before it began.
-        from twinmlp.runs import write_config
-
-        for backend, model in models.items():
-            device = "cpu" if backend == "numpy" else args.device
-            write_config(folders[backend], run_meta(model, backend, device, data, training),
-                         "pending")
-    predictions, histories = {}, {}
+        for backend in models:
+            write_config(folders[backend], metas[backend], "pending")
+    trained = {}
     for backend, model in models.items():
-        device = "cpu" if backend == "numpy" else args.device
-        folder = folders[backend]
-        predictions[backend] = train_and_report(model, backend, device, data, training, folder,
-                                                args.quiet, histories=histories,
-                                                checkpoint_seconds=args.checkpoint_seconds,
-                                                overwrite=args.overwrite, resume_hint=args.out)
-    accuracies = {b: accuracy(data.y_test, p) for b, p in predictions.items()}
+        recorder = RunRecorder(folders[backend], metas[backend],
+                               checkpoint_seconds=args.checkpoint_seconds,
+                               overwrite=args.overwrite, resume_hint=args.out)
+        trained[backend] = train_and_report(model, data, training, recorder, args.quiet)
+    accuracies = {b: accuracy(data.y_test, t.predictions) for b, t in trained.items()}
     if len(models) == 2:
-        passed = parity_verdict(models, predictions, histories, data, config, training,
-                                getattr(args, "floor_copies", None))
+        passed = parity_verdict(trained, data, config, training, copies)
         return (0 if passed else 1), accuracies
     return 0, accuracies
 
 
-def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
-                   histories: dict[str, Any], data: Dataset, config: ModelConfig,
-                   training: TrainConfig, copies: int | None) -> bool:
+@dataclass
+class TrainedTwin:
+    """A twin after training: the model, its history, its test predictions."""
+
+    model: Any
+    history: History
+    predictions: np.ndarray
+
+
+def parity_verdict(trained: dict[str, TrainedTwin], data: Dataset, config: ModelConfig,
+                   training: TrainConfig, copies: int) -> bool:
     """Print the verdict on two trained twins and return whether they pass: the strict
     tier for float64 runs it covers, else the chaos floor (docs/parity.md, "Whole runs"),
-    measured with ``copies`` nudged runs of the numpy twin (default
-    ``tolerances.FLOOR_COPIES``; 0 skips it and leaves a float32 run unjudged)."""
+    measured with ``copies`` nudged runs of the numpy twin (0 skips it and leaves a
+    float32 run unjudged)."""
     from twinmlp import tolerances
     from twinmlp.parity import (
         RunDifference,
@@ -269,27 +288,27 @@ def parity_verdict(models: dict[str, Any], predictions: dict[str, Any],
     )
     from twinmlp.shared.batching import batch_bounds
 
-    copies = tolerances.FLOOR_COPIES if copies is None else copies
-    strict = compare_twins(models["numpy"].state_dict(), models["torch"].state_dict(),
-                           predictions["numpy"], predictions["torch"], config.dtype)
-    steps = max(h.epochs_run for h in histories.values()) * len(
+    numpy_twin, torch_twin = trained["numpy"], trained["torch"]
+    strict = compare_twins(numpy_twin.model.state_dict(), torch_twin.model.state_dict(),
+                           numpy_twin.predictions, torch_twin.predictions, config.dtype)
+    steps = max(t.history.epochs_run for t in trained.values()) * len(
         batch_bounds(len(data.y_train), training.batch_size))
     if config.dtype == "float64" and (strict.passed or steps <= tolerances.TRAJECTORY_STEPS):
         print(strict.line())
         return strict.passed
-    twins = RunDifference.between(models["torch"].state_dict(), predictions["torch"],
-                                  models["numpy"].state_dict(), predictions["numpy"],
+    twins = RunDifference.between(torch_twin.model.state_dict(), torch_twin.predictions,
+                                  numpy_twin.model.state_dict(), numpy_twin.predictions,
                                   data.y_test)
     if copies == 0:
         print(f"parity not judged (--floor-copies 0): twins agree on "
               f"{100 * twins.agreement:.2f} % of test predictions, accuracy gap "
               f"{100 * twins.accuracy_gap:.2f} %, parameter distance {twins.distance:.1e}")
         return True
-    seconds = sum(histories["numpy"].seconds)
+    seconds = sum(numpy_twin.history.seconds)
     print(f"chaos floor: training {copies} copies of numpy from weights nudged by one ulp "
           f"(about {copies * seconds:.0f} s; --floor-copies 0 skips this)")
-    floor = chaos_floor(config, training, data, models["numpy"].state_dict(),
-                        predictions["numpy"], copies)
+    floor = chaos_floor(config, training, data, numpy_twin.model.state_dict(),
+                        numpy_twin.predictions, copies)
     verdict = floor_verdict(config.dtype, "numpy", twins, floor, len(data.y_test))
     print(verdict.line())
     return verdict.passed
@@ -316,11 +335,11 @@ def run_resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def resume_one(folder: Path, args: argparse.Namespace) -> Any:
+def resume_one(folder: Path, args: argparse.Namespace) -> TrainedTwin | None:
     """Resume one run folder (or say it finished); a run stopped before its first epoch
     checkpoint starts from epoch 0, which gives the same result."""
     from twinmlp.checkpoint import LAST, load_train_state
-    from twinmlp.runs import check_same_run, read_run_config
+    from twinmlp.runs import RunRecorder, check_same_run, read_run_config, run_metadata
 
     meta, config, training = read_run_config(folder)
     if meta["status"] == "finished":
@@ -334,9 +353,10 @@ def resume_one(folder: Path, args: argparse.Namespace) -> Any:
     model = make_twin(meta["backend"], config, meta["device"])
     epoch = state.epoch if state is not None else 0
     print(f"{data.summary()}; resuming {folder} after epoch {epoch}")
-    return train_and_report(model, meta["backend"], meta["device"], data, training, folder,
-                            args.quiet, resume=state, checkpoint_seconds=args.checkpoint_seconds,
-                            resume_hint=args.resume)
+    recorder = RunRecorder(folder, run_metadata(model, meta["backend"], meta["device"], data,
+                                                training), resume=state,
+                           checkpoint_seconds=args.checkpoint_seconds, resume_hint=args.resume)
+    return train_and_report(model, data, training, recorder, args.quiet)
 
 
 def _resumed_verdict(leaves: list[Path]) -> None:
@@ -349,109 +369,30 @@ def _resumed_verdict(leaves: list[Path]) -> None:
                         torch_run.test_predictions, numpy_run.meta["dtype"]).line())
 
 
-def run_meta(model: Any, backend: str, device: str, data: Dataset, training: TrainConfig,
-             extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A run's ``config.json`` metadata, known before its first epoch."""
-    from twinmlp.runs import run_metadata
+def train_and_report(model: Any, data: Dataset, training: TrainConfig,
+                     recorder: RunRecorder, quiet: bool) -> TrainedTwin:
+    """Train one twin (from ``recorder.resume`` when given), print its line, and let
+    ``recorder`` fill its run folder; returns the trained twin. A stop or failure is
+    recorded and raised by :meth:`RunRecorder.recording`."""
+    from twinmlp.arrays import to_numpy
 
-    return {**run_metadata(model, backend, device, data, training),
-            "nproc": getattr(model, "world_size", 1), **(extra_meta or {})}
-
-
-def train_and_report(model: Any, backend: str, device: str, data: Dataset,
-                     training: TrainConfig, folder: Path | None, quiet: bool,
-                     resume: Any = None, extra_meta: dict[str, Any] | None = None,
-                     checkpoint_seconds: float = 10.0, overwrite: bool = False,
-                     resume_hint: Path | None = None,
-                     histories: dict[str, Any] | None = None) -> Any:
-    """Train one twin (from ``resume`` when given), print its line, fill its run folder;
-    returns its test predictions (its history goes into ``histories[backend]`` when
-    given). Raises :class:`RunStoppedError` on Ctrl-C or divergence, after noting it in
-    the run folder (whose epoch checkpoint stays); any other failure is noted there too
-    (the status never stays "running"), and a file-system failure becomes one line naming
-    the resume command. ``resume_hint`` is the folder that ``--resume`` should be given
-    (the parent of both twins' folders, say)."""
-    from twinmlp.parity import to_numpy
-    from twinmlp.runs import finish_run, record_stop, start_run
-    from twinmlp.shared.trainer import DivergenceError, History
-
-    meta = run_meta(model, backend, device, data, training, extra_meta)
-    ranks = f" ×{meta['nproc']} ranks" if meta.get("nproc", 1) > 1 else ""
-    saver = (start_run(folder, meta, fresh=resume is None, overwrite=overwrite)
-             if folder is not None else None)
-    latest: dict[str, Any] = {"state": resume, "saved": resume, "at": -math.inf}
-    hint = f"twinmlp train --resume {resume_hint or folder}"
-
-    def remember(state: Any) -> None:
-        # An epoch checkpoint is an fsync'd file; on fast epochs write one at most every
-        # ``checkpoint_seconds`` (a killed run resumes from it), and always on the way out.
-        latest["state"] = state
-        if saver is not None and time.monotonic() - latest["at"] >= checkpoint_seconds:
-            save(state)
-
-    def save(state: Any) -> None:
-        if saver is not None and state is not None and state is not latest["saved"]:
-            saver(state)
-            latest["saved"], latest["at"] = state, time.monotonic()
-
-    def history_so_far() -> Any:
-        return latest["state"].history if latest["state"] is not None else History()
-
+    meta, resume = recorder.meta, recorder.resume
+    ranks = f" ×{meta['nproc']} ranks" if meta["nproc"] > 1 else ""
     started = time.perf_counter()
-    try:
+    with recorder.recording():
         history = model.fit(data.X_train, data.y_train, data.X_val, data.y_val,
-                            verbose=not quiet, resume=resume, on_epoch_end=remember,
+                            verbose=not quiet, resume=resume, on_epoch_end=recorder.epoch_end,
                             **training.to_dict())
-        save(latest["state"])
-        if histories is not None:
-            histories[backend] = history
         seconds = time.perf_counter() - started
         predictions = to_numpy(model.predict(data.X_test))
         stop = (f", stopped early, best epoch {history.best_epoch}" if history.stopped_early
                 else "")
         per_epoch = 1000 * seconds / max(1, history.epochs_run
                                          - (resume.epoch if resume else 0))
-        print(f"{backend:<5} ({device}, {model.config.dtype}{ranks}): test accuracy "
-              f"{100 * accuracy(data.y_test, predictions):.2f} % "
+        print(f"{meta['backend']:<5} ({meta['device']}, {model.config.dtype}{ranks}): test "
+              f"accuracy {100 * accuracy(data.y_test, predictions):.2f} % "
               f"({history.epochs_run} epochs{stop}; {seconds:.1f} s, {per_epoch:.1f} ms/epoch)")
-        if folder is not None:
-            finish_run(folder, model, meta, data, history, seconds)
-            print(f"      run folder: {folder}")
-    except DivergenceError as error:
-        if folder is not None:
-            save(error.last_good)
-            record_stop(folder, meta, f"diverged: {error}", error.history)
-        raise RunStoppedError(f"{backend}: {error}" + (f"; the last good epoch is in {folder}"
-                                                       if folder else ""), 1) from None
-    except KeyboardInterrupt:
-        state = latest["state"]
-        done = state.epoch if state is not None else 0
-        if folder is None:
-            raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
-        save(state)
-        record_stop(folder, meta, f"interrupted after epoch {done}", history_so_far())
-        raise RunStoppedError(f"interrupted after epoch {done}; resume with: {hint}",
-                              130) from None
-    except TwinMLPError as error:  # a full disk, say: told in one line, status noted
-        if folder is None:
-            raise
-        _note_failure(folder, meta, f"failed: {error}", history_so_far())
-        raise type(error)(f"{error}; the run's last checkpointed epoch is in {folder}: "
-                          f"after fixing that, resume with: {hint}") from error
-    except Exception as error:  # a bug: noted in the folder, and it keeps its traceback
-        if folder is not None:
-            _note_failure(folder, meta, f"failed: {type(error).__name__}: {error}",
-                          history_so_far())
-        raise
-    return predictions
-
-
-def _note_failure(folder: Path, meta: dict[str, Any], status: str, history: Any) -> None:
-    """Mark the run failed; when even that write fails (the same full disk), the first
-    failure is the one to report, so this one is dropped."""
-    from twinmlp.runs import record_stop
-
-    try:
-        record_stop(folder, meta, status, history)
-    except TwinMLPError:
-        pass
+        recorder.finish(model, data, history, predictions, seconds)
+    if recorder.folder is not None:
+        print(f"      run folder: {recorder.folder}")
+    return TrainedTwin(model, history, predictions)

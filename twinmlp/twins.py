@@ -20,3 +20,8 @@ def make_twin(backend: str, config: ModelConfig, device: str = "cpu") -> Any:
         from twinmlp import torch_impl
         return torch_impl.MLP(config.layer_sizes, device=device, **options)
     raise TwinMLPError(f"backend = {backend!r} is not allowed: expected 'numpy' or 'torch'")
+
+
+def backend_device(backend: str, device: str) -> str:
+    """The device a twin runs on: numpy always on the CPU, torch on ``device``."""
+    return "cpu" if backend == "numpy" else device

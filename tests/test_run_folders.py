@@ -1,4 +1,4 @@
-"""File-system failures and run folders (issue 14): a bad ``--out`` fails before the
+"""File-system failures and run folders: a bad ``--out`` fails before the
 computing, with one line naming the path and the fix; results are written as a set; a
 run folder belongs to one run (lock), refuses others' files, never stays "running" after
 a failure the program survived, loses its stale temporaries, and ``--resume`` refuses an
@@ -16,39 +16,23 @@ import time
 from pathlib import Path
 
 import pytest
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.trainer import TrainState
 
+from tests.test_cli_refusals import no_computing, one_error_line  # noqa: F401 (a fixture)
 from twinmlp import files
 from twinmlp.checkpoint import FILENAME, LAST, load_train_state
 from twinmlp.cli import main
 from twinmlp.files import FileSystemError, write_set
-from twinmlp.runs import LOCK
+from twinmlp.runs import LOCK, RunRecorder
+from twinmlp.training import TrainedTwin
 
 QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]
 
 
-def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
-
-
 def config(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
-
-
-@pytest.fixture
-def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if a command reaches its long computation."""
-    from twinmlp.shared import trainer
-
-    from twinmlp import bench, drift
-
-    def reached(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the command computed before checking where it writes")
-
-    monkeypatch.setattr(drift, "lockstep", reached)
-    monkeypatch.setattr(bench, "run_bench", reached)
-    monkeypatch.setattr(trainer, "train", reached)
 
 
 @pytest.fixture
@@ -75,7 +59,7 @@ def refusing(monkeypatch: pytest.MonkeyPatch):
     return make
 
 
-# --- bug 1: --out that cannot be written, before the computing ---
+# --- an --out that cannot be written fails before the computing ---
 
 @pytest.mark.parametrize("command", [
     QUICK,
@@ -84,8 +68,9 @@ def refusing(monkeypatch: pytest.MonkeyPatch):
      "--warmup", "0", "--no-anchors", "--backends", "numpy", "--quiet"],
 ], ids=["train", "parity", "bench"])
 @pytest.mark.parametrize("where", ["a file", "under a file", "read-only", "full"])
+@pytest.mark.usefixtures("no_computing")
 def test_an_unwritable_out_fails_at_once_with_one_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], no_computing: None, refusing,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], refusing,
         command: list[str], where: str) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("mine")
@@ -117,8 +102,8 @@ def test_resume_in_a_read_only_folder_is_one_line(tmp_path: Path, refusing,
 def test_a_full_disk_at_the_end_leaves_a_failed_run_that_resumes_identically(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 1: ENOSPC while writing curves.png left "running" and a traceback, and
-    --resume hit the same traceback."""
+    """ENOSPC while writing curves.png must not leave "running" or a traceback, and
+    --resume must finish the run identically."""
     from twinmlp import runs
 
     assert main([*QUICK, "--out", str(tmp_path / "whole")]) == 0
@@ -219,7 +204,7 @@ def test_parity_writes_its_pair_through_a_set(tmp_path: Path, monkeypatch: pytes
                                                               "drift.png": "old"}
 
 
-# --- bug 7 and 8: one run per folder, nobody else's files replaced ---
+# --- one run per folder, nobody else's files replaced ---
 
 def test_a_folder_holding_a_users_files_is_refused_unless_overwrite(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,9 +241,9 @@ LONG = ["train", "--backend", "numpy", "--epochs", "40", "--batch-size", "256",
 @pytest.mark.slow
 def test_two_trains_into_one_folder_the_second_fails_at_once(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 7: both "succeeded" into one folder, mixing their files, and --resume said
-    "already finished". Now the second fails at once (the first is paused meanwhile, so
-    it is surely mid-run), and the first finishes with files all of its own."""
+    """Two trains into one folder must not both "succeed", mixing their files: the
+    second fails at once (the first is paused meanwhile, so it is surely mid-run), and
+    the first finishes with files all of its own."""
     from twinmlp.checkpoint import load_checkpoint
 
     run = tmp_path / "run"
@@ -339,7 +324,8 @@ def test_resume_removes_the_temporary_files_a_killed_run_left(
                                   "bad value"])
 def test_a_hand_edited_config_json_is_one_line_naming_file_and_key(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str) -> None:
-    """Bug 5 and the 'lrr' weak spot."""
+    """A config.json edited by hand (a key gone, a misspelt key such as 'lrr', a wrong
+    type) is refused in one line naming the file and the key."""
     run = interrupted_run(tmp_path, "run")
     meta = config(run)
     if edit == "key removed":
@@ -395,41 +381,6 @@ def test_ctrl_c_in_the_numpy_half_resumes_both_halves(
     assert load_train_state(out / "torch" / LAST)[0].epoch == 3
 
 
-# --- options checked before anything runs ---
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["--checkpoint-seconds", "nan"], "--checkpoint-seconds nan is not allowed: expected a "
-                                      "finite number of seconds >= 0"),
-    (["--checkpoint-seconds", "-1"], "--checkpoint-seconds -1.0 is not allowed"),
-    (["--seeds", "0,1,0"], "--seeds 0,1,0 names seed 0 more than once"),
-])
-def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
-                               no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*QUICK, *args, "--out", str(tmp_path / "run")]) == 2
-    assert message in one_error_line(capsys)
-    assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["--devices", "numpy"], "--devices 'numpy' is not a torch device"),
-    (["--backends", "cpu"], "--backends 'cpu' is not a twin"),
-    (["--backends", ""], "--backends is empty"),
-    (["--samples", "-5"], "--samples -5 is not allowed"),
-    (["--samples", "0"], "--samples 0 is not allowed"),
-    (["--dataset", "digits", "--scaling", "0"], "--scaling 0 is not allowed"),
-    (["--dataset", "digits", "--scaling", "2,2"], "--scaling 2,2 is not allowed"),
-    (["--scaling", "2"], "--scaling trains through twinmlp train"),
-    (["--hidden", "0"], "--hidden 0 is not allowed"),
-])
-def test_bench_options_refused_before_anything_runs(
-        args: list[str], message: str, tmp_path: Path, no_computing: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """Bug 6 and the bench weak spots."""
-    assert main(["bench", *args, "--out", str(tmp_path / "bench")]) == 2
-    assert message in one_error_line(capsys)
-    assert not (tmp_path / "bench").exists()
-
-
 def read_only_tmpfs(path: Path) -> bool:
     path.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
@@ -452,7 +403,7 @@ def test_a_real_read_only_file_system(tmp_path: Path,
         subprocess.run(["umount", str(mount)], check=False)
 
 
-# --- forged checkpoint metadata (bug 5, and predictions of the wrong length) ---
+# --- forged checkpoint metadata, and predictions of the wrong length ---
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -554,3 +505,72 @@ def test_resume_of_a_missing_folder_makes_none(tmp_path: Path,
     assert main(["train", "--resume", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert "is not a run folder" in one_error_line(capsys)
     assert not (tmp_path / "nowhere").exists()
+
+
+# --- the run recorder: checkpoint throttle, stops, what train_and_report returns ---
+
+def recorded_run(folder: Path | None, digits: Dataset, checkpoint_seconds: float,
+                 stop_after: int | None = None) -> tuple[RunRecorder, TrainedTwin]:
+    """Train numpy for 4 epochs through a RunRecorder; Ctrl-C after ``stop_after``."""
+    from twinmlp.runs import run_metadata
+    from twinmlp.training import train_and_report
+    from twinmlp.twins import make_twin
+
+    model = make_twin("numpy", ModelConfig((64, 8, 10)))
+    training = TrainConfig(epochs=4, batch_size=256, lr=0.05, patience=None)
+    recorder = RunRecorder(folder, run_metadata(model, "numpy", "cpu", digits, training),
+                           checkpoint_seconds=checkpoint_seconds)
+    if stop_after is not None:
+        remember = recorder.epoch_end
+
+        def epoch_end(state: TrainState) -> None:
+            remember(state)
+            if state.epoch == stop_after:
+                raise KeyboardInterrupt
+
+        recorder.epoch_end = epoch_end
+    return recorder, train_and_report(model, digits, training, recorder, quiet=True)
+
+
+def test_the_recorder_checkpoints_on_the_way_out_whatever_the_throttle(
+        tmp_path: Path, digits: Dataset) -> None:
+    from twinmlp.arrays import to_numpy
+
+    _, trained = recorded_run(tmp_path / "run", digits, checkpoint_seconds=float("inf"))
+    assert trained.history.epochs_run == 4
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 4
+    assert config(tmp_path / "run")["status"] == "finished"
+    predictions = to_numpy(trained.model.predict(digits.X_test))
+    assert (trained.predictions == predictions).all()
+
+
+def test_the_recorder_notes_an_interrupt_and_keeps_the_epoch_it_reached(
+        tmp_path: Path, digits: Dataset) -> None:
+    from twinmlp.runs import RunStoppedError
+
+    with pytest.raises(RunStoppedError, match="interrupted after epoch 2; resume with: "
+                                              "twinmlp train --resume ") as stop:
+        recorded_run(tmp_path / "run", digits, checkpoint_seconds=float("inf"), stop_after=2)
+    assert stop.value.code == 130
+    assert config(tmp_path / "run")["status"] == "interrupted after epoch 2"
+    assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 2
+
+
+def test_the_recorder_without_a_folder_writes_nothing(tmp_path: Path, digits: Dataset,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    recorder, trained = recorded_run(None, digits, checkpoint_seconds=0.0)
+    assert recorder.latest.epoch == trained.history.epochs_run == 4
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seeds_leave_the_parsed_options_as_they_were(tmp_path: Path) -> None:
+    from twinmlp.cli import build_parser
+    from twinmlp.training import run_seeds
+
+    args = build_parser().parse_args([*QUICK, "--epochs", "1", "--seeds", "3,4",
+                                      "--out", str(tmp_path / "runs")])
+    before = dict(vars(args))
+    assert run_seeds(args, copies=0) == 0
+    assert vars(args) == before
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["seed3", "seed4"]

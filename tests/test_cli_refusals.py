@@ -1,0 +1,118 @@
+"""The command line refuses bad options and inputs with one line on stderr and exit code
+2, before it computes or creates anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twinmlp.cli import main
+
+QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command reaches its long computation."""
+    from twinmlp.shared import trainer
+
+    from twinmlp import bench, drift
+
+    def reached(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command computed before checking its options")
+
+    monkeypatch.setattr(drift, "lockstep", reached)
+    monkeypatch.setattr(bench, "run_bench", reached)
+    monkeypatch.setattr(trainer, "train", reached)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lr", "-1"], "TrainConfig.lr = -1.0 is not allowed"),
+    (["--layers", "64,0,10"], "ModelConfig.layer_sizes = (64, 0, 10) is not allowed"),
+    (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits: it needs 64 inputs"),
+    (["--backend", "torch", "--device", "tpu"], "device = 'tpu' is not allowed"),
+    (["--checkpoint-seconds", "nan"], "--checkpoint-seconds nan is not allowed: expected a "
+                                      "finite number of seconds >= 0"),
+    (["--checkpoint-seconds", "-1"], "--checkpoint-seconds -1.0 is not allowed"),
+    (["--seeds", "0,1,0"], "--seeds 0,1,0 names seed 0 more than once"),
+    (["--nproc", "0"], "--nproc 0 is not allowed: expected an integer >= 1"),
+    (["--backend", "both", "--floor-copies", "-1"],
+     "--floor-copies -1 is not allowed: expected an integer >= 0"),
+])
+def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
+                               no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*QUICK, *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--shadow"], "--shadow runs a float64 twin beside float32 ones: add --dtype float32"),
+    (["--floor-copies", "-1"], "--floor-copies -1 is not allowed: expected an integer >= 0"),
+    (["--epochs", "0"], "TrainConfig.epochs = 0 is not allowed"),
+    (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits"),
+])
+def test_parity_options_refused(args: list[str], message: str, tmp_path: Path,
+                                no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parity", *args, "--out", str(tmp_path / "parity"), "--quiet"]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "parity").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--devices", "numpy"], "--devices 'numpy' is not a torch device"),
+    (["--backends", "cpu"], "--backends 'cpu' is not a twin"),
+    (["--backends", ""], "--backends is empty"),
+    (["--samples", "-5"], "--samples -5 is not allowed"),
+    (["--samples", "0"], "--samples 0 is not allowed"),
+    (["--dataset", "digits", "--scaling", "0"], "--scaling 0 is not allowed"),
+    (["--dataset", "digits", "--scaling", "2,2"], "--scaling 2,2 is not allowed"),
+    (["--scaling", "2"], "--scaling trains through twinmlp train"),
+    (["--dataset", "digits", "--scaling", "2", "--scaling-epochs", "1"],
+     "--scaling-epochs 1 is not allowed"),
+    (["--hidden", "0"], "--hidden 0 is not allowed"),
+    (["--batch-sizes", "0"], "--batch-sizes must be positive integers"),
+    (["--repeats", "0"], "--repeats 0 --warmup 1: expected at least 1 timed epoch"),
+])
+def test_bench_options_refused_before_anything_runs(
+        args: list[str], message: str, tmp_path: Path, no_computing: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", *args, "--out", str(tmp_path / "bench")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "bench").exists()
+
+
+def test_bench_refuses_a_missing_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["bench", "--devices", "cuda", "--out", str(tmp_path / "bench"),
+                 "--quiet"]) == 2
+    assert "torch finds no CUDA GPU" in one_error_line(capsys)
+    assert not (tmp_path / "bench").exists()
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("frobnicate", "no twin implementation called 'frobnicate'; try e.g. softmax"),
+    ("sofmax", "did you mean softmax"),
+    ("step", "'step' names several twin implementations: "),
+])
+def test_show_refuses_a_name_it_cannot_resolve(name: str, message: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", name]) == 2
+    assert message in one_error_line(capsys)
+
+
+def test_evaluate_refuses_a_folder_that_is_no_run(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert str(tmp_path) in one_error_line(capsys)
