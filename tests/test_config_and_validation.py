@@ -103,7 +103,7 @@ def test_patience_without_validation_data(model: numpy_impl.MLP) -> None:
         model.fit(np.zeros((2, 4)), np.array([0, 1]), patience=3, verbose=False)
 
 
-# --- NumPy scalars and API gaps (issue 21: bug 8, bug 15) ---
+# --- NumPy scalars, and the API gaps of fit and load_state_dict ---
 
 def test_numpy_scalars_are_numbers_and_stored_as_python_numbers() -> None:
     config = TrainConfig(epochs=np.int64(3), batch_size=np.int32(8), lr=np.float32(0.5),

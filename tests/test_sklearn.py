@@ -75,7 +75,7 @@ def test_early_stopping_holds_out_validation_rows(digits: Dataset) -> None:
     assert classifier.n_epochs_ < 500
 
 
-# --- what scikit-learn's own estimators take (issue 21: bug 8, bug 9, bug 15, weak spots) ---
+# --- what scikit-learn's own estimators take ---
 
 def _small_problem() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
