@@ -7,12 +7,13 @@ the thread that was descheduled (docs/benchmarks.md, "Threads", has the measurem
 the twins ask for one thread below :data:`SINGLE_THREAD_BELOW` multiply-adds in the step's
 largest product, and for the cores this process may use above it.
 
-The user's own settings always win: an explicit ``threads`` (``--threads``, ``fit(threads=)``,
-the scikit-learn wrapper's ``threads``), else ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` or
-``OPENBLAS_NUM_THREADS`` in the environment, which the libraries read themselves (the
-policy then changes nothing). The choice is applied by :func:`thread_limit`, a scoped
-context that puts every library's previous count back on exit: nothing here changes a
-process-wide setting for longer than the call that entered it.
+The user's own settings always win: an explicit ``threads`` (``fit(threads=)``, the
+scikit-learn wrapper's ``threads``), else a count the caller set for everything inside a
+:func:`user_threads` block (the command line's ``--threads``), else ``OMP_NUM_THREADS``,
+``MKL_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` in the environment, which the libraries
+read themselves (the policy then changes nothing). The choice is applied by
+:func:`thread_limit`, a scoped context that puts every library's previous count back on
+exit: nothing here changes a process-wide setting for longer than the call that entered it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 #: Multiply-adds of the step's largest product below which one thread is faster than two
 #: (measured on AMD EPYC Zen 3 and Zen 4: docs/benchmarks.md, "Threads").
 SINGLE_THREAD_BELOW = 8_000_000
+
+
+#: The count a :func:`user_threads` block set (the command line's ``--threads``), if any.
+_USER_THREADS: ContextVar[int | None] = ContextVar("twinmlp_user_threads", default=None)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ def choose_threads(layer_sizes: Sequence[int], batch_size: int, threads: object 
     explicit = check_threads(threads)
     if explicit is not None:
         return ThreadChoice(explicit, source)
+    if _USER_THREADS.get() is not None:
+        return ThreadChoice(_USER_THREADS.get(), "--threads")
     setting = environment_setting()
     if setting is not None:
         return ThreadChoice(None, setting)
@@ -143,3 +151,14 @@ def thread_limit(choice: ThreadChoice) -> Iterator[ThreadChoice]:
         finally:
             if torch is not None:
                 torch.set_num_threads(previous)
+
+
+@contextmanager
+def user_threads(threads: object, name: str = "--threads") -> Iterator[None]:
+    """Inside the block, every :func:`choose_threads` without an explicit count takes
+    ``threads`` (when not None): how ``--threads`` reaches each ``fit`` a command runs."""
+    token = _USER_THREADS.set(check_threads(threads, name))
+    try:
+        yield
+    finally:
+        _USER_THREADS.reset(token)

@@ -42,12 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from twinmlp.runs import RunStoppedError, release_run_folders
+    from twinmlp.shared.threads import user_threads
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        with cuda_numerics(args):
+        with cuda_numerics(args), user_threads(getattr(args, "threads", None)):
             return args.command_module.run(args)
     except RunStoppedError as stop:
         print(f"twinmlp: {stop}", file=sys.stderr)

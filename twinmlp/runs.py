@@ -317,7 +317,8 @@ def finish_run(out: Path, model: Any, meta: dict[str, Any], data: Dataset, histo
     plot_curves(history, out / "curves.png", title)
     plot_confusion(confusion_matrix(data.y_test, predictions, data.n_classes),
                    data.class_names, out / "confusion.png", title)
-    write_config(out, meta, "finished", **facts, seconds=round(seconds, 3))
+    write_config(out, meta, "finished", **facts, seconds=round(seconds, 3),
+                 threads=history.threads)
     return facts
 
 

@@ -96,6 +96,15 @@ def add_model_options(parser: argparse.ArgumentParser, default_dtype: str) -> No
                         help="seed of the initial parameters and the batch order (default: 0)")
 
 
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: the thread count for NumPy's BLAS and torch, over the policy."""
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="threads for NumPy's BLAS and torch (default: chosen from the "
+                             "size of the products, one for small networks; "
+                             "OMP_NUM_THREADS and friends in the environment also win over "
+                             "that choice)")
+
+
 def add_floor_copies(parser: argparse.ArgumentParser, help: str) -> None:
     """``--floor-copies K`` (checked by :func:`twinmlp.training.floor_copies`)."""
     parser.add_argument("--floor-copies", type=int, default=None, metavar="K", help=help)

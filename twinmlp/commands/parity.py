@@ -7,7 +7,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twinmlp.commands.options import add_dataset_options, add_floor_copies, add_model_options
+from twinmlp.commands.options import (
+    add_dataset_options,
+    add_floor_copies,
+    add_model_options,
+    add_threads,
+)
 
 NAME = "parity"
 HELP = "train the twins in lock-step and report their drift per tensor"
@@ -47,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "first operation whose bits differ; no lock-step run, no files")
     parser.add_argument("--out", type=Path, default=Path("runs/parity"),
                         help="folder for drift.csv and drift.png (default: runs/parity)")
+    add_threads(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from twinmlp.shared.config import TrainConfig
     from twinmlp.shared.errors import UsageError
+    from twinmlp.shared.threads import choose_threads, thread_limit
     from twinmlp.training import floor_copies, load_data, model_config
 
     copies = floor_copies(args.floor_copies)
@@ -71,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
         ensure_folder(args.out, "--out folder")  # before the computing, not after
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_cuda else [])
-    if args.ops:
-        print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)
-        return 0
-    return lockstep_report(args, data, config, devices, copies)
+    with thread_limit(choose_threads(config.layer_sizes, args.batch_size)):
+        if args.ops:
+            print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)
+            return 0
+        return lockstep_report(args, data, config, devices, copies)
 
 
 def print_ops(data: Dataset, config: ModelConfig, devices: list[str], batch_size: int, lr: float,

@@ -10,6 +10,7 @@ from twinmlp.commands.options import (
     add_device,
     add_floor_copies,
     add_model_options,
+    add_threads,
     add_training_options,
     int_list,
 )
@@ -62,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the run into an --out folder that holds files twinmlp "
                              "did not write (its run files are replaced, other files left "
                              "alone); without it such a folder is refused")
+    add_threads(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
