@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     for add_command in (_add_train_command, _add_evaluate_command, _add_parity_command,
                         _add_show_command, _add_bench_command, _add_data_command):
         add_command(commands, formatter)
+    from twinmlp.commands import check, exercise  # modules with NAME, HELP, add_arguments, run
+    for module in (check, exercise):
+        sub = commands.add_parser(module.NAME, help=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The subcommands that live in modules of their own."""

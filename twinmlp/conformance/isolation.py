@@ -1,0 +1,45 @@
+"""Every target runs in a process of its own with a time limit, so a target that hangs,
+calls ``os._exit``, crashes the interpreter or exhausts memory ends in one line (exit 2)
+and a batch goes on with the next. The worker (:mod:`~twinmlp.conformance.worker`) writes
+the report as JSON to a file; the target's own output is kept out of the checker's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from twinmlp.conformance.report import Report
+from twinmlp.conformance.settings import CheckSettings
+
+
+def check_in_subprocess(settings: CheckSettings) -> Report:
+    """The report of ``settings.target``, checked in a child process."""
+    with tempfile.TemporaryDirectory(prefix="twinmlp-check-") as folder:
+        request, answer = Path(folder) / "settings.json", Path(folder) / "report.json"
+        request.write_text(json.dumps(settings.to_dict()))
+        command = [sys.executable, "-m", "twinmlp.conformance.worker", str(request),
+                   str(answer)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  timeout=settings.timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return failed(settings, f"timed out after {settings.timeout:g} s (--timeout): an "
+                                    "endless loop, or a target slower than the limit")
+        if answer.is_file():
+            try:
+                return Report.from_dict(json.loads(answer.read_text()))
+            except (ValueError, KeyError, TypeError):
+                pass
+        last = (done.stderr.strip().splitlines() or [""])[-1]
+        why = f" ({last})" if last else ""
+        return failed(settings, f"the target ended the process with exit code "
+                                f"{done.returncode} before the check finished (os._exit, a "
+                                f"crash or memory exhaustion?){why}")
+
+
+def failed(settings: CheckSettings, reason: str) -> Report:
+    """A report for a target that could not be checked."""
+    return Report(settings.target, status="error", error=reason)
