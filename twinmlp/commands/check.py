@@ -57,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="convention: L2 divided by the training-set size N or by the "
                              "batch size")
     parser.add_argument("--log-eps", type=float, default=None,
-                        help="convention: the loss takes log(clip(P, ε, 1−ε))")
+                        help="convention: the loss clips its log at ε (see --log-form)")
+    parser.add_argument("--log-form", choices=("clip", "add"), default="clip",
+                        help="convention with --log-eps: log(clip(P, ε, 1−ε)) or log(P + ε)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds each target may run (default 120)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
@@ -69,7 +71,7 @@ def settings_for(args: argparse.Namespace, target: str) -> CheckSettings:
     return CheckSettings(target=target, layers=args.layers, activation=args.activation,
                          alpha=args.alpha, lr=args.lr, weight_decay=args.weight_decay,
                          dataset=args.dataset, dtype=args.dtype, layout=args.layout,
-                         conventions=Conventions(args.l2_by, args.log_eps),
+                         conventions=Conventions(args.l2_by, args.log_eps, args.log_form),
                          timeout=args.timeout)
 
 

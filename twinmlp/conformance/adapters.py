@@ -14,10 +14,10 @@ import re
 from typing import Any
 
 import numpy as np
-
-from twinmlp.conformance.errors import CannotCheck
-from twinmlp.conformance.settings import Conventions
 from twinmlp.shared.init import param_names
+
+from twinmlp.conformance.errors import CannotCheckError
+from twinmlp.conformance.settings import Conventions
 
 #: Attribute names looked for, in this order (the first one the object has wins).
 LEARNING_RATE_NAMES = ("learning_rate", "lr", "eta", "step_size")
@@ -93,7 +93,7 @@ def expected_shapes(layer_sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
 
 def check_shapes(found: dict[str, tuple[int, ...]], layer_sizes: tuple[int, ...],
                  layout: str) -> None:
-    """Raise :class:`CannotCheck` naming the first parameter whose shape does not fit
+    """Raise :class:`CannotCheckError` naming the first parameter whose shape does not fit
     ``layer_sizes`` (biases may be ``(d,)`` or ``(1, d)``; weights ``(fan_in, fan_out)``,
     or ``(fan_out, fan_in)`` with ``layout="out-in"``)."""
     expected = expected_shapes(layer_sizes)
@@ -106,12 +106,12 @@ def check_shapes(found: dict[str, tuple[int, ...]], layer_sizes: tuple[int, ...]
         if got == shape:
             continue
         if name[0] == "W" and got == shape[::-1] and shape[0] != shape[1]:
-            raise CannotCheck(
+            raise CannotCheckError(
                 f"transposed weights: {name} has shape {got}, the transpose of {shape} "
                 f"(fan_in, fan_out) that --layers {','.join(map(str, layer_sizes))} needs; "
                 "if your layout is (fan_out, fan_in) on purpose, pass --layout out-in")
         what = "(fan_in, fan_out)" if name[0] == "W" else "(d,) or (1, d)"
-        raise CannotCheck(f"{name} has shape {got}, expected {shape} {what} for --layers "
+        raise CannotCheckError(f"{name} has shape {got}, expected {shape} {what} for --layers "
                           f"{','.join(map(str, layer_sizes))}")
 
 

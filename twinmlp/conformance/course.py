@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from twinmlp.shared.init import param_names
 
 from twinmlp.conformance import arrays
 from twinmlp.conformance.adapters import (
@@ -23,8 +24,7 @@ from twinmlp.conformance.adapters import (
     first_parameter,
     required_positional,
 )
-from twinmlp.conformance.errors import CannotCheck, UserCodeError, user_call
-from twinmlp.shared.init import param_names
+from twinmlp.conformance.errors import CannotCheckError, UserCodeError, user_call
 
 LOSS_METHOD_NAMES = ("loss", "compute_loss", "cross_entropy", "cross_entropy_loss")
 #: First-parameter names that say a loss method takes the inputs, or the labels, first.
@@ -44,7 +44,7 @@ class CourseAdapter(Adapter):
         self.layout = layout
         self.names = param_names(len(layer_sizes) - 1)
         self.labels: str | None = None  # "integers" or "one-hot", once one worked
-        self.dtype = self.native_dtype()
+        self._native = self.dtype = self._current_dtype()
         self._loaded: dict[str, np.ndarray] = {}
         self._find_methods()
 
@@ -54,7 +54,7 @@ class CourseAdapter(Adapter):
         """The target's own parameter objects by name."""
         missing = [n for n in self.names if not hasattr(self.model, n)]
         if missing:
-            raise CannotCheck(f"the model has no attribute {missing[0]}: a course-style model "
+            raise CannotCheckError(f"the model has no attribute {missing[0]}: a course-style model "
                               f"keeps {', '.join(self.names)} as attributes")
         return {name: getattr(self.model, name) for name in self.names}
 
@@ -62,9 +62,12 @@ class CourseAdapter(Adapter):
         setattr(self.model, name, value)
 
     def native_dtype(self) -> str:
+        return self._native
+
+    def _current_dtype(self) -> str:
         first = self._raw()[self.names[0]]
         if not hasattr(first, "dtype") or not hasattr(first, "shape"):
-            raise CannotCheck(f"{self.names[0]} is a {type(first).__name__}, expected a NumPy "
+            raise CannotCheckError(f"{self.names[0]} is a {type(first).__name__}, expected a NumPy "
                               "array or a torch tensor")
         return arrays.dtype_name(first)
 
@@ -98,7 +101,7 @@ class CourseAdapter(Adapter):
     def _find_methods(self) -> None:
         for method in ("forward", "backward"):
             if not callable(getattr(self.model, method, None)):
-                raise CannotCheck(f"the model has no method {method}(): a course-style model "
+                raise CannotCheckError(f"the model has no method {method}(): a course-style model "
                                   "has forward(X) and backward(X, y)")
         arguments = required_positional(self.model.backward)
         self.rate_argument = arguments >= 3
@@ -110,7 +113,7 @@ class CourseAdapter(Adapter):
         elif self.lr_name:
             self.note(f"learning rate: attribute {self.lr_name}")
         else:
-            raise CannotCheck("found no learning-rate attribute (looked for "
+            raise CannotCheckError("found no learning-rate attribute (looked for "
                               f"{', '.join(LEARNING_RATE_NAMES)}) and backward takes no rate "
                               "argument: the check sets the rate to recover the gradient")
         self.note(f"weight decay: attribute {self.decay_name}" if self.decay_name else
@@ -135,10 +138,10 @@ class CourseAdapter(Adapter):
             self.note(f"{what} returns a {type(out).__name__}: its first item is taken as P")
             out = out[0]
         if not hasattr(out, "shape"):
-            raise CannotCheck(f"{what} returned {type(out).__name__}, expected the "
+            raise CannotCheckError(f"{what} returned {type(out).__name__}, expected the "
                               f"probabilities P, an array of shape {expected}")
         if tuple(out.shape) != expected:
-            raise CannotCheck(f"{what} returned shape {tuple(out.shape)}, expected the "
+            raise CannotCheckError(f"{what} returned shape {tuple(out.shape)}, expected the "
                               f"probabilities P of shape {expected}")
         return arrays.read(out)
 

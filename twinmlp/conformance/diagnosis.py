@@ -171,7 +171,7 @@ def gradient_signatures(problem: ref.Problem, evidence: Evidence, settings: Chec
         if slope is not None:
             return Diagnosis("mistake", "leaky-slope",
                              f"the activation's derivative is wrong only where Z ≤ 0: your "
-                             f"backward uses slope {slope:.6g} there, the forward (and "
+                             f"backward uses slope {slope:.10g} there, the forward (and "
                              f"--alpha) {alpha if act == 'leaky_relu' else 0:g}",
                              "your gradients equal the reference's with that slope to "
                              f"{matches(user, predicted(slope=slope)):.1e}")
@@ -240,15 +240,17 @@ def loss_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSet
     P, y = A[-1], evidence.y
     picked = P[np.arange(len(y)), y]
     for eps in LOG_EPSILONS:
-        for form, value in (("log(P + ε)", picked + eps),
-                            ("log(clip(P, ε, 1 − ε))", np.clip(picked, eps, 1 - eps))):
+        for form, option, value in (
+                ("log(P + ε)", "add", picked + eps),
+                ("log(clip(P, ε, 1 − ε))", "clip", np.clip(picked, eps, 1 - eps))):
             predicted = float(-np.log(value).mean())
             if close(user, predicted) or abs(user - predicted) <= (
                     tolerances.STEP["float64"] * abs(predicted)):
                 return Diagnosis("convention", "log-clip",
                                  f"your loss takes {form} with ε = {eps:.3g} instead of "
                                  "log-softmax: a convention (it differs where P is tiny); "
-                                 f"pass --log-eps {eps:.3g} to compare against it",
+                                 f"pass --log-eps {eps:.3g} --log-form {option} to compare "
+                                 "against it",
                                  f"your loss {user!r} equals it to rounding")
     return factor_signature(evidence, "loss")
 

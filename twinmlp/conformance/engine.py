@@ -14,7 +14,7 @@ from twinmlp import tolerances
 from twinmlp.conformance import reference as ref
 from twinmlp.conformance.adapters import Adapter
 from twinmlp.conformance.compare import Evidence, compare
-from twinmlp.conformance.errors import CannotCheck, UserCodeError
+from twinmlp.conformance.errors import CannotCheckError, UserCodeError
 from twinmlp.conformance.gradcheck import central_differences
 from twinmlp.conformance.report import Report, Row
 from twinmlp.conformance.settings import CheckSettings, Conventions
@@ -26,8 +26,9 @@ def run_check(settings: CheckSettings) -> Report:
     started = time.perf_counter()
     report = Report(settings.target)
     try:
-        from twinmlp.conformance.targets import load_adapter
         from twinmlp.shared.data import load_dataset
+
+        from twinmlp.conformance.targets import load_adapter
 
         data = load_dataset(settings.dataset)
         settings = resolve_activation(settings)
@@ -38,7 +39,7 @@ def run_check(settings: CheckSettings) -> Report:
     except UserCodeError as error:
         report.status, report.error = "error", str(error)
         report.user_traceback = error.user_traceback
-    except CannotCheck as error:
+    except CannotCheckError as error:
         report.status, report.error = "error", str(error)
     report.seconds = time.perf_counter() - started
     return report
@@ -98,7 +99,7 @@ class Check:
     # --- the stages, in order ---
 
     def stages(self, dtype: str) -> None:
-        p, a, s = self.problem, self.adapter, self.settings
+        p, a = self.problem, self.adapter
         step_tol, path_tol = tolerances.STEP[dtype], tolerances.TRAJECTORY[dtype]
         init, probe, large = (self.params(x, dtype) for x in (p.init, p.probe, p.large))
         X, y = p.X.astype(dtype), p.y

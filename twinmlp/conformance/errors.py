@@ -15,11 +15,11 @@ from typing import Any
 from twinmlp.shared.errors import TwinMLPError
 
 
-class CannotCheck(TwinMLPError):
+class CannotCheckError(TwinMLPError):
     """The target cannot be checked (exit code 2): not found, wrong shapes, no methods."""
 
 
-class UserCodeError(CannotCheck):
+class UserCodeError(CannotCheckError):
     """The target's own code raised; ``user_traceback`` holds its traceback."""
 
     def __init__(self, message: str, user_traceback: str = "") -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from twinmlp.conformance.settings import CheckSettings, Conventions
 from twinmlp.numpy_impl import plain
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset
 from twinmlp.shared.init import init_params
+
+from twinmlp.conformance.settings import CheckSettings, Conventions
 
 Params = dict[str, np.ndarray]
 
@@ -84,7 +84,7 @@ def make_problem(settings: CheckSettings, data: Dataset) -> Problem:
 def scaled_output(params: Params, X: np.ndarray, config: ModelConfig) -> Params:
     """``params`` with the output layer scaled so that the largest logit on ``X`` is
     :data:`LARGE_LOGIT`."""
-    A, Z = plain.forward(params, X, config.activation, config.alpha)
+    _, Z = plain.forward(params, X, config.activation, config.alpha)
     scale = LARGE_LOGIT / float(np.abs(Z[-1]).max())
     L = len(params) // 2
     return {**params, f"W{L}": params[f"W{L}"] * scale, f"b{L}": params[f"b{L}"] * scale}

@@ -56,8 +56,8 @@ class CheckSettings:
     def model_config(self, n_features: int, n_classes: int) -> ModelConfig:
         """The reference's network (float64, MATH.md §8 initialisation)."""
         sizes = self.layers or (n_features, 32, n_classes)
-        return ModelConfig(tuple(sizes), self.activation or "leaky_relu", self.alpha, dtype="float64",
-                           seed=self.seed)
+        return ModelConfig(tuple(sizes), self.activation or "leaky_relu", self.alpha,
+                           dtype="float64", seed=self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from twinmlp.conformance.adapters import Adapter
-from twinmlp.conformance.errors import CannotCheck, UserCodeError, user_call
+from twinmlp.conformance.errors import CannotCheckError, UserCodeError, user_call
 from twinmlp.conformance.settings import CheckSettings
 
 RULE = __doc__.split("\n\n", 1)[1].strip()
@@ -46,24 +46,24 @@ def import_target(target: str) -> tuple[ModuleType, str | None, str]:
     path = Path(path_text)
     if path.suffix == ".py" or path.exists():
         if not path.is_file():
-            raise CannotCheck(f"no such file: {path_text}")
+            raise CannotCheckError(f"no such file: {path_text}")
         module_name = f"twinmlp_check_target_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise CannotCheck(f"cannot import {path_text}: not a Python file")
+            raise CannotCheckError(f"cannot import {path_text}: not a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         sys.path.insert(0, str(path.resolve().parent))  # its own imports, as python would
         user_call(f"importing {path.name}", spec.loader.exec_module, module)
         return module, name or None, path.name
     if not name:
-        raise CannotCheck(f"no such file: {target} (a target is FILE.py, module:name or one "
+        raise CannotCheckError(f"no such file: {target} (a target is FILE.py, module:name or one "
                           f"of {', '.join(BUILTIN_NAMES)})")
     try:
         return importlib.import_module(path_text), name, f"{path_text}:{name}"
     except ModuleNotFoundError as error:
         if error.name and path_text.startswith(error.name):
-            raise CannotCheck(f"no module named {path_text!r}") from None
+            raise CannotCheckError(f"no module named {path_text!r}") from None
         raise UserCodeError(f"importing {path_text} raised ModuleNotFoundError: {error}",
                             "") from None
     except Exception as error:  # the user's module: its import raised
@@ -76,7 +76,7 @@ def pick_maker(module: ModuleType, name: str | None, where: str) -> Callable[...
     if name:
         maker = getattr(module, name, None)
         if not callable(maker):
-            raise CannotCheck(f"{where} has no class or function {name!r}")
+            raise CannotCheckError(f"{where} has no class or function {name!r}")
         return maker
     factory = getattr(module, FACTORY_NAME, None)
     if callable(factory):
@@ -86,12 +86,12 @@ def pick_maker(module: ModuleType, name: str | None, where: str) -> Callable[...
                and any(callable(getattr(c, m, None)) for m in ("backward", "gradients",
                                                                 "step"))]
     if not classes:
-        raise CannotCheck(f"no model found in {where}: expected a function {FACTORY_NAME}"
+        raise CannotCheckError(f"no model found in {where}: expected a function {FACTORY_NAME}"
                           "(layer_sizes) or a class with forward() and backward(), "
                           "gradients() or step()")
     if len(classes) > 1:
         names = ", ".join(c.__name__ for c in classes)
-        raise CannotCheck(f"{where} defines several model classes ({names}): name one, "
+        raise CannotCheckError(f"{where} defines several model classes ({names}): name one, "
                           f"e.g. {where}:{classes[0].__name__}")
     return classes[0]
 
@@ -109,7 +109,7 @@ def build(maker: Callable[..., Any], layer_sizes: tuple[int, ...], layout: str,
             model = user_call(call, maker, *args)
             adapter = adapt(model, f"{call} from {where}", layer_sizes, layout)
             adapter.load(_zeros(layer_sizes), adapter.native_dtype())  # shapes fit
-        except CannotCheck as error:
+        except CannotCheckError as error:
             reasons.append((call, error))
             continue
         adapter.notes.insert(0, f"built as {call}")
@@ -119,7 +119,7 @@ def build(maker: Callable[..., Any], layer_sizes: tuple[int, ...], layout: str,
                        reasons[0])
     if isinstance(error, UserCodeError):
         raise UserCodeError(f"could not build the model: {error}", error.user_traceback)
-    raise CannotCheck(f"{error} (built as {call})") from None
+    raise CannotCheckError(f"{error} (built as {call})") from None
 
 
 def adapt(model: Any, description: str, layer_sizes: tuple[int, ...], layout: str
