@@ -94,8 +94,11 @@ def _number(value: float | None) -> str:
 
 def render(report: Report) -> str:
     """The text ``twinmlp check`` prints for one target."""
-    lines = [f"twinmlp check {report.target}"]
-    lines += [f"  {note}" for note in report.notes]
+    if report.status == "error" and not report.rows:
+        lines = []  # one line (after the user's traceback, where their code raised)
+    else:
+        lines = [f"twinmlp check {report.target}"]
+        lines += [f"  {note}" for note in report.notes]
     if report.rows:
         width = max(len(row.quantity) for row in report.rows) + 2
         lines.append(f"  {'quantity':<{width}}{'dtype':<9}{'max rel error':>14}"
@@ -108,10 +111,8 @@ def render(report: Report) -> str:
         lines.append(f"first difference: {first.detail}")
     if report.diagnosis is not None:
         lines.append(report.diagnosis.line())
-    if report.error:
-        lines.append(f"could not check: {report.error}")
-        if report.user_traceback:
-            lines.append(report.user_traceback.rstrip())
+    if report.user_traceback:
+        lines.append(report.user_traceback.rstrip())
     lines.append(one_line(report))
     return "\n".join(lines)
 
