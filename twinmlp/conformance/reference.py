@@ -108,7 +108,8 @@ def loss(problem: Problem, params: Params, X: np.ndarray, y: np.ndarray,
     A, Z = forward(problem, params, X)
     if conventions.log_eps is None:
         return float(plain.cross_entropy(Z[-1], y))
-    P, eps = A[-1], conventions.log_eps
+    P = A[-1]
+    eps = conventions.log_eps or float(np.finfo(P.dtype).eps)
     clipped = np.clip(P, eps, 1 - eps) if conventions.log_clip == "clip" else P + eps
     return float(-np.log(clipped[np.arange(len(y)), y]).mean())
 

@@ -16,7 +16,8 @@ class Conventions:
     ``l2_by``: what the L2 coefficient is divided by, ``"train"`` (the training-set size N,
     MATH.md §6) or ``"batch"`` (the batch size, scikit-learn's ``alpha/n_batch``).
     ``log_eps``: the loss takes ``log(clip(P, ε, 1 − ε))`` (scikit-learn) or
-    ``log(P + ε)`` (``log_clip="add"``) instead of log-softmax; ``None``: log-softmax.
+    ``log(P + ε)`` (``log_clip="add"``) instead of log-softmax; ``0.0``: ε is the machine
+    epsilon of the dtype (scikit-learn's); ``None``: log-softmax.
     """
 
     l2_by: str = "train"
@@ -31,7 +32,8 @@ class Conventions:
                          "training-set size N")
         if self.log_eps is not None:
             form = ("log(clip(P, ε, 1 − ε))" if self.log_clip == "clip" else "log(P + ε)")
-            lines.append(f"loss through {form} with ε = {self.log_eps:.3g}, not log-softmax")
+            eps = f"{self.log_eps:.3g}" if self.log_eps else "the dtype's machine epsilon"
+            lines.append(f"loss through {form} with ε = {eps}, not log-softmax")
         return lines
 
 
