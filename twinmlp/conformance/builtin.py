@@ -43,6 +43,12 @@ class TorchNN:
         self.net = torch.nn.Sequential(*layers)
         self.linears = [m for m in self.net if isinstance(m, torch.nn.Linear)]
         self.lr, self.weight_decay, self.n_train = 0.01, 0.0, 1
+        # made once (a new torch.optim.SGD costs ~10 ms); lr and decay are set each step,
+        # and with no momentum it keeps no state. The parameters stay the same objects
+        # when set_params changes their dtype (Module.to converts them in place).
+        self.optimizer = torch.optim.SGD([
+            {"params": [m.weight for m in self.linears], "weight_decay": 0.0},
+            {"params": [m.bias for m in self.linears], "weight_decay": 0.0}], lr=self.lr)
 
     def get_params(self) -> dict[str, Any]:
         return {f"{kind}{i}": getattr(m, "weight" if kind == "W" else "bias").detach()
@@ -80,14 +86,13 @@ class TorchNN:
     def step(self, X: Any, y: Any) -> None:
         import torch
 
-        weights = [m.weight for m in self.linears]
-        biases = [m.bias for m in self.linears]
-        optimizer = torch.optim.SGD([
-            {"params": weights, "weight_decay": self.weight_decay / self.n_train},
-            {"params": biases, "weight_decay": 0.0}], lr=self.lr)
-        optimizer.zero_grad()
+        weights, biases = self.optimizer.param_groups
+        for group in (weights, biases):
+            group["lr"] = self.lr
+        weights["weight_decay"] = self.weight_decay / self.n_train
+        self.optimizer.zero_grad()
         torch.nn.functional.cross_entropy(self.net(X), y).backward()
-        optimizer.step()
+        self.optimizer.step()
 
 
 def _torch_activation(name: str, alpha: float) -> Any:
@@ -121,7 +126,10 @@ class Sklearn:
                 nesterovs_momentum=False, shuffle=False, batch_size=1 << 30, alpha=0.0,
                 random_state=0)
             k = self.sizes[-1]
-            model.partial_fit(np.zeros((k, self.sizes[0])), np.arange(k), classes=np.arange(k))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.partial_fit(np.zeros((k, self.sizes[0])), np.arange(k),
+                                  classes=np.arange(k))
             self.models[lr] = model
             if not self.coefs:
                 self.coefs, self.intercepts = model.coefs_, model.intercepts_
