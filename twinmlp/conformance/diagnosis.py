@@ -73,8 +73,9 @@ def fits(user: Arrays, predicted: Arrays) -> bool:
 
 
 def close(a: float, b: float) -> bool:
-    """``a`` equals ``b`` to the strict step tier (relative)."""
-    return abs(a - b) <= tolerances.STEP["float64"] * max(abs(a), abs(b), 1e-300) * 1e3
+    """``a`` equals ``b`` within the float64 trajectory tier (relative): a factor recovered
+    from an update carries the update's cancellation, more than one step's rounding."""
+    return abs(a - b) <= tolerances.TRAJECTORY["float64"] * max(abs(a), abs(b))
 
 
 def factor(user: Arrays, reference: Arrays) -> float | None:
@@ -85,7 +86,7 @@ def factor(user: Arrays, reference: Arrays) -> float | None:
         return None
     c = float(u @ r / (r @ r))
     residual = np.linalg.norm(u - c * r) / max(np.linalg.norm(u), np.linalg.norm(r))
-    return c if residual <= tolerances.STEP["float64"] * 1e3 else None
+    return c if residual <= tolerances.TRAJECTORY["float64"] else None
 
 
 def seen(evidence: Evidence, grads: Arrays) -> Arrays:
@@ -196,7 +197,7 @@ def l2_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSetti
     plain, user, params = evidence.extra["plain"], evidence.user, evidence.params
     decay, N, n = evidence.weight_decay, problem.n_train, len(evidence.y)
     biases = [name for name in params if name[0] == "b"]
-    if any(not close(float(np.abs(user[b] - plain[b]).max(initial=0)) + 1, 1) for b in biases):
+    if not fits({b: user[b] for b in biases}, {b: plain[b] for b in biases}):
         c = factor({b: user[b] - plain[b] for b in biases}, {b: params[b] for b in biases})
         if c is not None:
             return Diagnosis("mistake", "biases-decayed",

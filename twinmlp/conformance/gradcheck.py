@@ -15,7 +15,7 @@ from twinmlp.parity import relative_error
 
 #: Entries sampled per parameter, and the step of the central difference.
 ENTRIES = 6
-STEP = 1e-6
+H = 1e-6
 
 
 def target_loss(adapter: Adapter, params: dict[str, np.ndarray], X: np.ndarray,
@@ -42,9 +42,9 @@ def central_differences(adapter: Adapter, params: dict[str, np.ndarray], X: np.n
             shifted = {}
             for sign in (1, -1):
                 moved = value.copy()
-                moved[index] += sign * STEP
+                moved[index] += sign * H
                 shifted[sign] = target_loss(adapter, {**params, name: moved}, X, y)
-            numeric[i] = (shifted[1] - shifted[-1]) / (2 * STEP)
+            numeric[i] = (shifted[1] - shifted[-1]) / (2 * H)
         analytic = gradients[name].reshape(-1)[picks]
         error = relative_error(analytic, numeric)
         if not np.isfinite(error):

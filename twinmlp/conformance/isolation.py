@@ -6,6 +6,7 @@ the report as JSON to a file; the target's own output is kept out of the checker
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,10 @@ def check_in_subprocess(settings: CheckSettings) -> Report:
                 pass
         last = (done.stderr.strip().splitlines() or [""])[-1]
         why = f" ({last})" if last else ""
+        if done.returncode < 0:
+            name = signal.Signals(-done.returncode).name
+            return failed(settings, f"the target's process was killed by {name} before the "
+                                    f"check finished (a crash, or memory exhaustion){why}")
         return failed(settings, f"the target ended the process with exit code "
                                 f"{done.returncode} before the check finished (os._exit, a "
                                 f"crash or memory exhaustion?){why}")
