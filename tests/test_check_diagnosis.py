@@ -78,6 +78,16 @@ def test_conventions_pass_once_mapped(tmp_path: Path) -> None:
     assert any("convention mapped" in note for note in by_batch.notes)
 
 
+def test_a_step_that_changes_nothing_is_named(tmp_path: Path) -> None:
+    path = planted(tmp_path, "")
+    text = path.read_text().replace("    def backward(self, X, y):\n",
+                                    "    def backward(self, X, y):\n        return\n")
+    path.write_text(text)
+    report = quick(path)
+    assert report.exit_code == 1
+    assert report.diagnosis is not None and report.diagnosis.name == "no-update"
+
+
 def test_without_a_match_the_worst_entry_is_shown(tmp_path: Path) -> None:
     path = planted(tmp_path, "")
     path.write_text(path.read_text().replace("G = self.__dict__[f\"A{self.L}\"] - Y",

@@ -34,6 +34,13 @@ def test_no_such_file(tmp_path: Path) -> None:
     assert report.exit_code == 2 and report.error == f"no such file: {tmp_path / 'absent.py'}"
 
 
+def test_a_module_name_target_and_the_call_that_built_it() -> None:
+    report = quick("tests.check_fixtures.course_torch:TorchMLP")
+    assert report.status == "pass", report.error
+    assert report.notes[0] == "built as TorchMLP([64, 32, 10])"
+    assert quick("tests.no_such_module:MLP").error == "no module named 'tests.no_such_module'"
+
+
 def test_no_model_found(tmp_path: Path) -> None:
     report = quick(write(tmp_path, "empty.py", "x = 1\n"))
     assert report.exit_code == 2 and report.error.startswith("no model found in empty.py")

@@ -18,7 +18,7 @@ Check an MLP against the reference (the numpy twin's plain functions, float64), 
 quantity: transplant, forward, loss, gradients, one step, ten steps, a short run; then the
 target's own dtype at the float32 tiers; and central differences of its own gradients.
 
-TARGET: {RULE}
+{RULE.replace("``", "")}
 
 Each target runs in its own process with a time limit. Exit codes: 0 agrees, 1 differs
 (NaN outputs included), 2 could not be checked. check executes the code it is given, as
