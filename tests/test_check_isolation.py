@@ -108,3 +108,13 @@ def test_a_batch_checks_the_others_and_writes_json(tmp_path: Path,
     saved = json.loads(report.read_text())
     assert [r["exit_code"] for r in saved] == [2, 2, 0]
     assert saved[2]["rows"][0]["quantity"] == "parameters (transplant)"
+
+
+def test_options_that_do_not_fit_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    report = quick("numpy-twin", layers=(64, 10, 3))
+    assert report.exit_code == 2
+    assert report.error == ("--layers 64,10,3 does not fit digits: it has 64 features and 10 "
+                            "classes")
+    assert main(["check", "numpy-twin", "--lr", "0"]) == 2
+    assert capsys.readouterr().err.strip() == ("twinmlp: error: --lr 0.0 is not allowed: "
+                                               "expected a number > 0")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from twinmlp.conformance.settings import CheckSettings, Conventions
 from twinmlp.conformance.targets import BUILTIN_NAMES, RULE
 from twinmlp.shared.config import ACTIVATION_NAMES, DTYPE_NAMES
 from twinmlp.shared.data import DATASET_NAMES
+from twinmlp.shared.errors import TwinMLPError
 
 NAME = "check"
 HELP = "hold your own MLP to the reference; name the first difference and its likely cause"
@@ -67,7 +69,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_for(args: argparse.Namespace, target: str) -> CheckSettings:
-    """The engine's settings for one target."""
+    """The engine's settings for one target (the numbers checked here, the network by
+    the engine, which reports it in the target's line)."""
+    for option, value, ok, expected in (
+            ("--lr", args.lr, args.lr > 0, "a number > 0"),
+            ("--weight-decay", args.weight_decay, args.weight_decay >= 0, "a number >= 0"),
+            ("--timeout", args.timeout, args.timeout > 0, "seconds > 0"),
+            ("--alpha", args.alpha, 0 <= args.alpha < 1, "a number in [0, 1)")):
+        if not (ok and math.isfinite(value)):
+            raise TwinMLPError(f"{option} {value} is not allowed: expected {expected}")
     return CheckSettings(target=target, layers=args.layers, activation=args.activation,
                          alpha=args.alpha, lr=args.lr, weight_decay=args.weight_decay,
                          dataset=args.dataset, dtype=args.dtype, layout=args.layout,

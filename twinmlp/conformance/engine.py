@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from twinmlp.shared.errors import TwinMLPError
 
 from twinmlp import tolerances
 from twinmlp.conformance import reference as ref
 from twinmlp.conformance.adapters import Adapter
 from twinmlp.conformance.compare import Evidence, compare
-from twinmlp.conformance.errors import CannotCheckError, UserCodeError
+from twinmlp.conformance.errors import UserCodeError
 from twinmlp.conformance.gradcheck import central_differences
 from twinmlp.conformance.report import Report, Row
 from twinmlp.conformance.settings import CheckSettings, Conventions
@@ -39,7 +40,7 @@ def run_check(settings: CheckSettings) -> Report:
     except UserCodeError as error:
         report.status, report.error = "error", str(error)
         report.user_traceback = error.user_traceback
-    except CannotCheckError as error:
+    except TwinMLPError as error:  # CannotCheckError, and a dataset or option refused
         report.status, report.error = "error", str(error)
     report.seconds = time.perf_counter() - started
     return report

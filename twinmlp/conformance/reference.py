@@ -17,6 +17,7 @@ from twinmlp.numpy_impl import plain
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset
+from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
 
 from twinmlp.conformance.settings import CheckSettings, Conventions
@@ -61,6 +62,10 @@ class Problem:
 def make_problem(settings: CheckSettings, data: Dataset) -> Problem:
     """The problem of ``settings`` on ``data``."""
     config = settings.model_config(data.n_features, data.n_classes)
+    sizes = config.layer_sizes
+    if (sizes[0], sizes[-1]) != (data.n_features, data.n_classes):
+        raise TwinMLPError(f"--layers {','.join(map(str, sizes))} does not fit {data.name}: "
+                           f"it has {data.n_features} features and {data.n_classes} classes")
     init = init_params(config)
     rng = np.random.default_rng([settings.seed, 0xC4EC])
     probe = {}
