@@ -225,7 +225,7 @@ def make_builtin(name: str, settings: CheckSettings, layer_sizes: tuple[int, ...
                                   layer_sizes, "out-in")
         adapter.note("L2 mapped: torch.optim.SGD weight_decay = λ/N on the weights; the "
                      "biases in a parameter group without decay")
-        adapter._native = "float32"
+        adapter.native = "float32"
     elif name == "sklearn":
         if activation not in SKLEARN_ACTIVATIONS:
             raise CannotCheckError(f"scikit-learn's MLPClassifier has no {activation}: use "
@@ -236,11 +236,11 @@ def make_builtin(name: str, settings: CheckSettings, layer_sizes: tuple[int, ...
         adapter.conventions = Conventions("train", 0.0, "clip")
         adapter.note("L2 mapped: scikit-learn divides alpha by the batch size; alpha is set "
                      "to λ·n_batch/N")
-        adapter._native = "float32"
+        adapter.native = "float32"
     else:
         model = NumpyTwin(layer_sizes, activation, settings.alpha)
         adapter = ProtocolAdapter(model, "twinmlp.numpy_impl.MLP (the control)",
                                   layer_sizes, "in-out")
-        adapter._native = "float32"
+        adapter.native = "float32"
     adapter.notes.insert(0, f"built-in target {name}: {adapter.description}")
     return adapter

@@ -44,7 +44,8 @@ class CourseAdapter(Adapter):
         self.layout = layout
         self.names = param_names(len(layer_sizes) - 1)
         self.labels: str | None = None  # "integers" or "one-hot", once one worked
-        self._native = self.dtype = self._current_dtype()
+        #: the dtype the target computes in when left alone (a built-in may set it)
+        self.native = self.dtype = self._current_dtype()
         self._loaded: dict[str, np.ndarray] = {}
         self._find_methods()
 
@@ -62,7 +63,7 @@ class CourseAdapter(Adapter):
         setattr(self.model, name, value)
 
     def native_dtype(self) -> str:
-        return self._native
+        return self.native
 
     def _current_dtype(self) -> str:
         first = self._raw()[self.names[0]]

@@ -11,7 +11,12 @@ import numpy as np
 from twinmlp.numpy_impl import plain
 
 from twinmlp.conformance import arrays
-from twinmlp.conformance.adapters import LEARNING_RATE_NAMES, find_attribute
+from twinmlp.conformance.adapters import (
+    LEARNING_RATE_NAMES,
+    TRAIN_SIZE_NAMES,
+    WEIGHT_DECAY_NAMES,
+    find_attribute,
+)
 from twinmlp.conformance.course import CourseAdapter
 from twinmlp.conformance.errors import CannotCheckError, user_call
 
@@ -47,8 +52,6 @@ class ProtocolAdapter(CourseAdapter):
             raise CannotCheckError("the model has neither gradients(X, y) nor step(X, y)")
         self.rate_argument = False
         self.lr_name = find_attribute(self.model, LEARNING_RATE_NAMES)
-        from twinmlp.conformance.adapters import TRAIN_SIZE_NAMES, WEIGHT_DECAY_NAMES
-
         self.decay_name = find_attribute(self.model, WEIGHT_DECAY_NAMES)
         self.size_name = find_attribute(self.model, TRAIN_SIZE_NAMES)
         if self.has_step and not self.lr_name:
