@@ -213,7 +213,8 @@ def l2_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSetti
            f"λ/N = {decay}/{N} = {decay / N:.6g}")
     if abs(c) <= tolerances.STEP["float64"]:
         return Diagnosis("mistake", "l2-missing",
-                         "the L2 term is missing: the weight-decay setting changes nothing",
+                         "the L2 term is missing: the weight-decay setting changes nothing "
+                         "(if your network has no L2 term, pass --weight-decay 0)",
                          say)
     if close(ratio, 2.0):
         return Diagnosis("mistake", "l2-doubled",
