@@ -112,3 +112,17 @@ def _conventions(l2_by: str, log_eps: float | None = None, log_clip: str = "clip
     from twinmlp.conformance.settings import Conventions
 
     return Conventions(l2_by, log_eps, log_clip)
+
+
+def test_a_difference_only_in_float32_is_named_so(tmp_path: Path) -> None:
+    text = COURSE_TORCH.read_text()
+    old = "        return a\n"
+    assert old in text
+    path = tmp_path / "half.py"  # float32 probabilities rounded through float16
+    path.write_text(text.replace(old, "        if a.dtype == torch.float32:\n"
+                                      "            a = a.half().float()\n" + old))
+    report = quick(path, dtype="float32")
+    first = report.first_failure()
+    assert first is not None and (first.quantity, first.dtype) == ("P", "float32")
+    assert all(r.verdict in ("ok", "skipped") for r in report.rows if r.dtype == "float64")
+    assert report.diagnosis is not None and report.diagnosis.name == "float32-only"

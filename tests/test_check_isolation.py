@@ -118,3 +118,13 @@ def test_options_that_do_not_fit_are_one_line(capsys: pytest.CaptureFixture[str]
     assert main(["check", "numpy-twin", "--lr", "0"]) == 2
     assert capsys.readouterr().err.strip() == ("twinmlp: error: --lr 0.0 is not allowed: "
                                                "expected a number > 0")
+
+
+def test_help_says_how_a_target_is_found(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "else a function make_model" in text
+    assert "f(layer_sizes), f(*layer_sizes) and f() in that order" in text
+    assert "0 agrees, 1 differs" in text
