@@ -90,19 +90,19 @@ class Check:
                                              self.conventions, self.settings)
 
     def add(self, row: Row, evidence: Evidence | None = None) -> None:
+        """Append ``row``; ``evidence`` is what the diagnosis tests if it fails first."""
         if evidence is not None:
             self.evidence[len(self.report.rows)] = evidence
         self.report.rows.append(row)
 
-    def params(self, which: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
-        return ref.cast(which, dtype)
-
     # --- the stages, in order ---
 
     def stages(self, dtype: str) -> None:
+        """Every row of one dtype against the reference in that dtype (the gradient rows in
+        float64 only: recovered from a float32 update they would be cancellation noise)."""
         p, a = self.problem, self.adapter
         step_tol, path_tol = tolerances.STEP[dtype], tolerances.TRAJECTORY[dtype]
-        init, probe, large = (self.params(x, dtype) for x in (p.init, p.probe, p.large))
+        init, probe, large = (ref.cast(x, dtype) for x in (p.init, p.probe, p.large))
         X, y = p.X.astype(dtype), p.y
 
         a.load(init, dtype)
