@@ -15,12 +15,13 @@ from types import ModuleType
 from typing import Any
 
 from twinmlp import __version__
-from twinmlp.commands import bench, data, evaluate, parity, show, train
+from twinmlp.commands import bench, check, data, evaluate, exercise, parity, show, train
 from twinmlp.commands.options import EXAMPLES
 from twinmlp.shared.errors import TwinMLPError
 
 #: The subcommands, in the order ``twinmlp --help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (train, evaluate, parity, show, bench, data)
+COMMANDS: tuple[ModuleType, ...] = (train, evaluate, parity, show, bench, data, check,
+                                     exercise)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,8 @@ examples:
   twinmlp evaluate runs/fashion --backend numpy   # a torch checkpoint, evaluated by NumPy
   twinmlp parity --epochs 3 --out runs/parity     # drift table, drift.csv, drift.png
   twinmlp show MLP.backward_pass                  # the two implementations side by side
+  twinmlp exercise numpy my_mlp                   # the course exercise's skeleton to fill in
+  twinmlp check my_mlp/mlp.py                     # hold your own MLP to the reference
 """
 
 

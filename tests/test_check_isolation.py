@@ -1,0 +1,130 @@
+"""Targets that cannot be checked end in one line and exit 2; NaN outputs in exit 1; every
+target runs in its own process, so one that hangs or ends the interpreter does not stop a
+batch. Cases that need no process of their own run in-process (faster)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.check_helpers import planted, quick
+from twinmlp.cli import main
+
+COURSE_HEAD = "import numpy as np\n\n\nclass MLP:\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def broken(folder: Path, old: str, new: str, name: str = "mlp.py") -> Path:
+    """The correct fixture with ``old`` replaced by ``new``."""
+    path = planted(folder, "")
+    text = path.read_text()
+    assert old in text
+    return write(folder, name, text.replace(old, new, 1))
+
+
+def test_no_such_file(tmp_path: Path) -> None:
+    report = quick(tmp_path / "absent.py")
+    assert report.exit_code == 2 and report.error == f"no such file: {tmp_path / 'absent.py'}"
+
+
+def test_a_module_name_target_and_the_call_that_built_it() -> None:
+    report = quick("tests.check_fixtures.course_torch:TorchMLP")
+    assert report.status == "pass", report.error
+    assert report.notes[0] == "built as TorchMLP([64, 32, 10])"
+    assert quick("tests.no_such_module:MLP").error == "no module named 'tests.no_such_module'"
+
+
+def test_no_model_found(tmp_path: Path) -> None:
+    report = quick(write(tmp_path, "empty.py", "x = 1\n"))
+    assert report.exit_code == 2 and report.error.startswith("no model found in empty.py")
+
+
+def test_missing_methods(tmp_path: Path) -> None:
+    path = broken(tmp_path, "    def backward(self, X, y):", "    def back(self, X, y):")
+    path.write_text(path.read_text() + "\n\ndef make_model(sizes):\n    return MLP(sizes)\n")
+    report = quick(path)
+    assert report.exit_code == 2
+    assert report.error.startswith("the model has no method backward()")
+
+
+def test_wrong_shapes(tmp_path: Path) -> None:
+    path = broken(tmp_path, "setattr(self, f\"b{l}\", np.zeros(fan_out))",
+                  "setattr(self, f\"b{l}\", np.zeros(fan_out + 1))")
+    report = quick(path)
+    assert report.exit_code == 2 and report.error.startswith("b1 has shape (33,), expected (32,)")
+
+
+def test_an_exception_in_forward_shows_the_users_traceback(tmp_path: Path) -> None:
+    path = broken(tmp_path, "        self.A0 = X\n", "        self.A0 = X\n        1 / 0\n")
+    report = quick(path)
+    assert report.exit_code == 2
+    assert report.error == "forward(X) raised ZeroDivisionError: division by zero"
+    assert "1 / 0" in report.user_traceback and "conformance" not in report.user_traceback
+
+
+def test_nan_output_fails_and_is_named(tmp_path: Path) -> None:
+    path = broken(tmp_path, "        return a\n", "        return a * np.nan\n")
+    report = quick(path)
+    assert report.exit_code == 1
+    first = report.first_failure()
+    assert first is not None and (first.quantity, first.verdict) == ("P", "NaN")
+    assert "NaN or infinite" in first.detail
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("        while True:\n            pass\n", "timed out after 3 s"),
+    ("        import sys\n        sys.exit(3)\n", "forward(X) called sys.exit(3)"),
+    ("        import os\n        os._exit(7)\n", "ended the process with exit code 7"),
+])
+def test_a_target_that_hangs_or_exits_is_one_line(code: str, expected: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = broken(tmp_path, "        self.A0 = X\n", "        self.A0 = X\n" + code)
+    timeout = "3" if "while" in code else "120"
+    assert main(["check", str(path), "--timeout", timeout]) == 2
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith(f"{path}: ERROR (exit 2): ") and expected in out[-1]
+
+
+def test_a_batch_checks_the_others_and_writes_json(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    good = planted(tmp_path, "")
+    dying = broken(tmp_path, "        self.A0 = X\n",
+                   "        self.A0 = X\n        import os\n        os._exit(1)\n", "dying.py")
+    absent = tmp_path / "absent.py"
+    report = tmp_path / "report.json"
+    code = main(["check", str(dying), str(absent), str(good), "--dtype", "float64",
+                 "--json", str(report)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 2 and len(lines) == 3
+    assert lines[0].startswith(f"{dying}: ERROR") and lines[1].startswith(f"{absent}: ERROR")
+    assert lines[2].startswith(f"{good}: PASS")
+    saved = json.loads(report.read_text())
+    assert [r["exit_code"] for r in saved] == [2, 2, 0]
+    assert saved[2]["rows"][0]["quantity"] == "parameters (transplant)"
+
+
+def test_options_that_do_not_fit_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    report = quick("numpy-twin", layers=(64, 10, 3))
+    assert report.exit_code == 2
+    assert report.error == ("--layers 64,10,3 does not fit digits: it has 64 features and 10 "
+                            "classes")
+    assert main(["check", "numpy-twin", "--lr", "0"]) == 2
+    assert capsys.readouterr().err.strip() == ("twinmlp: error: --lr 0.0 is not allowed: "
+                                               "expected a number > 0")
+
+
+def test_help_says_how_a_target_is_found(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "else a function make_model" in text
+    assert "f(layer_sizes), f(*layer_sizes) and f() in that order" in text
+    assert "0 agrees, 1 differs" in text
