@@ -131,6 +131,17 @@ def choose_threads(layer_sizes: Sequence[int], batch_size: int, threads: object 
     return ThreadChoice(usable_cores(), "policy")
 
 
+def describe_policy() -> str:
+    """The rule in force here, in one phrase (the bench's machine line)."""
+    if _USER_THREADS.get() is not None:
+        return f"--threads {_USER_THREADS.get()}"
+    setting = environment_setting()
+    if setting is not None:
+        return f"the environment's ({setting})"
+    return (f"1 below {SINGLE_THREAD_BELOW:,} multiply-adds in the step's largest product, "
+            f"else {usable_cores()}")
+
+
 @contextmanager
 def thread_limit(choice: ThreadChoice) -> Iterator[ThreadChoice]:
     """Run the body with NumPy's BLAS (through threadpoolctl) and torch (when it is

@@ -44,6 +44,12 @@ import numpy as np
 from twinmlp.shared.batching import batch_bounds
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.errors import TwinMLPError
+from twinmlp.shared.threads import (
+    choose_threads,
+    describe_policy,
+    thread_limit,
+    usable_cores,
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class Measurement:
     floor_seconds: float  # median of the floor epochs timed in the same rounds
     floor_ratio: float  # median over the rounds of this cell's epoch / the floor's epoch
     epoch_seconds: list[float]  # every timed epoch, in the order of the rounds
+    threads: int | None = None  # the group's thread count (None: the environment's)
 
 
 def flops_per_sample(layers: Sequence[int]) -> int:
@@ -141,6 +148,8 @@ def machine() -> dict[str, Any]:
         "torch_onednn": onednn.group(1) if onednn else None,
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch_threads": torch.get_num_threads(),
+        "usable_cores": usable_cores(),
+        "thread_policy": describe_policy(),
         "environment": {name: os.environ[name] for name in BLAS_ENVIRONMENT
                         if name in os.environ},
     }
@@ -160,8 +169,12 @@ def machine_line(info: dict[str, Any]) -> str:
                   f"kernels, threads: {info['torch_threads']})")
     environment = ", ".join(f"{k}={v}" for k, v in info["environment"].items()) or "none set"
     vendor = f"{info['vendor']}, " if info["vendor"] else ""
-    return (f"machine: {info['cpu']} ({vendor}{info['isa']}), {info['cores']} cores; "
-            f"{numpy_part}; {torch_part}; BLAS environment: {environment}")
+    cores = f"{info['cores']} cores"
+    if info.get("usable_cores", info["cores"]) != info["cores"]:
+        cores += f" ({info['usable_cores']} usable)"
+    policy = f"; threads: {info['thread_policy']}" if "thread_policy" in info else ""
+    return (f"machine: {info['cpu']} ({vendor}{info['isa']}), {cores}; "
+            f"{numpy_part}; {torch_part}; BLAS environment: {environment}{policy}")
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -415,18 +428,22 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, planned: list[Planne
     results: list[Measurement] = []
     for (batch, hidden, device, library), members in groups.items():
         layers = [X.shape[1], *hidden, n_classes]
+        choice = choose_threads(layers, batch)  # every member of the group alike
         floor_name = f"floor ({library})"
         runs = {floor_name: floor_epoch_runner(library, device, layers, X, batch)}
         for impl in members:
             runs[impl] = _epoch_runner(impl, device, layers, X, y, batch, lr)
-        times = time_rounds(runs, device, warmup, repeats, bar.update)
+        with thread_limit(choice):
+            times = time_rounds(runs, device, warmup, repeats, bar.update)
         floor = times[floor_name]
         results.append(_cell(floor_name, device, batch, layers, "floor", floor, floor,
-                             floor_flops_per_sample(layers) * len(y), peaks[device]))
+                             floor_flops_per_sample(layers) * len(y), peaks[device],
+                             choice.count))
         for impl in members:
             role = "twin" if IMPLEMENTATIONS[impl].twin else "anchor"
             results.append(_cell(impl, device, batch, layers, role, times[impl], floor,
-                                 flops_per_sample(layers) * len(y), peaks[device]))
+                                 flops_per_sample(layers) * len(y), peaks[device],
+                                 choice.count))
     bar.close()
     return results, peaks
 
@@ -442,14 +459,15 @@ def _epoch_runner(impl: str, device: str, layers: Sequence[int], X: np.ndarray,
 
 
 def _cell(impl: str, device: str, batch: int, layers: Sequence[int], role: str,
-          times: list[float], floor_times: list[float], flops: float, peak: float) -> Measurement:
+          times: list[float], floor_times: list[float], flops: float, peak: float,
+          threads: int | None = None) -> Measurement:
     seconds = statistics.median(times)
     floor = statistics.median(floor_times)
     gflops = flops / seconds / 1e9
     per_sample = floor_flops_per_sample(layers) if role == "floor" else flops_per_sample(layers)
     return Measurement(impl, device, batch, "-".join(map(str, layers)), role, len(times),
                        seconds, min(times), max(times), flops / per_sample / seconds, gflops,
-                       gflops / peak, floor, paired_ratio(times, floor_times), times)
+                       gflops / peak, floor, paired_ratio(times, floor_times), times, threads)
 
 
 def paired_ratio(times: list[float], others: list[float]) -> float:
@@ -481,14 +499,15 @@ def table(measurements: list[Measurement], peaks: dict[str, float],
           info: dict[str, Any] | None = None) -> str:
     """The results as a Markdown table, with the machine and the measured peaks above it
     and the twins' speed-ups over their anchors below it."""
-    header = ("| implementation | device | layers | batch | s/epoch | min–max | × floor "
-              "| samples/s | GFLOP/s | % of peak |")
+    header = ("| implementation | device | layers | batch | threads | s/epoch | min–max "
+              "| × floor | samples/s | GFLOP/s | % of peak |")
     lines = [machine_line(info)] if info else []
     lines += ["float32 matmul peak: " +
               ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items()),
-              "", header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "", header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in measurements:
-        lines.append(f"| {c.impl} | {c.device} | {c.layers} | {c.batch_size} | "
+        threads = "env" if c.threads is None else c.threads
+        lines.append(f"| {c.impl} | {c.device} | {c.layers} | {c.batch_size} | {threads} | "
                      f"{c.seconds_per_epoch:.4g} | {c.seconds_min:.4g}–{c.seconds_max:.4g} | "
                      f"{c.floor_ratio:.2f} | {c.samples_per_second:,.0f} | "
                      f"{c.gflops:.1f} | {100 * c.peak_fraction:.1f} |")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from twinmlp.commands.options import add_data_root, int_list, name_list
+from twinmlp.commands.options import add_data_root, add_threads, int_list, name_list
 from twinmlp.shared.data import DATASET_NAMES
 from twinmlp.shared.errors import UsageError
 
@@ -61,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench"),
                         help="folder for bench.json, bench.csv, bench.png (default: "
                              "runs/bench)")
+    add_threads(parser)
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="measure while N CPU-bound processes compete for the cores "
+                             "(started before the grid and stopped after it, by pid): what a "
+                             "loaded machine does to each implementation (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from twinmlp import bench
+    from twinmlp.busy import busy_processes
     from twinmlp.files import ensure_folder, write_set
 
     check_options(args)
@@ -81,10 +87,12 @@ def run(args: argparse.Namespace) -> int:
                          anchors=not args.no_anchors)
     info = bench.machine()
     print(bench.machine_line(info))
+    busy = f", while {args.busy} CPU-bound processes compete" if args.busy else ""
     print(f"bench: {source}, float32, {len(planned)} cells and their floors, median of "
-          f"{args.repeats} epochs after {args.warmup} warm-up")
-    results, peaks = bench.run_bench(X, y, n_classes, planned, args.warmup, args.repeats,
-                                     verbose=not args.quiet)
+          f"{args.repeats} epochs after {args.warmup} warm-up{busy}")
+    with busy_processes(args.busy):
+        results, peaks = bench.run_bench(X, y, n_classes, planned, args.warmup, args.repeats,
+                                         verbose=not args.quiet)
     print(bench.table(results, peaks))
     scaling = []
     if args.scaling:
@@ -97,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
             "machine": info, "machine_line": bench.machine_line(info),
             "torch": torch.__version__, "numpy": np.__version__,
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "title": f"twinmlp bench: {source}", "scaling": scaling}
+            "title": f"twinmlp bench: {source}{busy}", "scaling": scaling,
+            "busy": args.busy}
     # bench.json, bench.csv and bench.png together: the old set or the new one.
     write_set(args.out, lambda folder: bench.write_outputs(results, peaks, folder, meta))
     print(f"wrote {args.out / 'bench.json'}, bench.csv and bench.png")
@@ -156,6 +165,9 @@ def check_options(args: argparse.Namespace) -> None:
         if not widths or any(w < 1 for w in widths):
             raise UsageError(f"--hidden {','.join(map(str, widths))} is not allowed: expected "
                              f"positive widths")
+    if args.busy < 0:
+        raise UsageError(f"--busy {args.busy} is not allowed: expected a number of processes "
+                         f">= 0")
     if args.repeats < 1 or args.warmup < 0:
         raise UsageError(f"--repeats {args.repeats} --warmup {args.warmup}: expected at least "
                          f"1 timed epoch and no negative warm-up")
