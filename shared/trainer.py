@@ -118,11 +118,12 @@ class EarlyStopping:
         self.best_state: dict[str, np.ndarray] | None = None
         self.bad_epochs = 0
 
-    def update(self, epoch: int, val_loss: float, model: Trainable) -> bool:
-        """Record epoch ``epoch``; return True when training should stop."""
+    def update(self, epoch: int, val_loss: float, model: Trainable | None = None) -> bool:
+        """Record epoch ``epoch``; return True when training should stop. Without a
+        ``model`` only the epochs are tracked (no parameters kept), e.g. to replay a curve."""
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
-            self.best_state = model.state_dict()
+            self.best_state = None if model is None else model.state_dict()
             return False
         self.bad_epochs += 1
         return self.patience is not None and self.bad_epochs >= self.patience
