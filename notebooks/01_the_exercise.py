@@ -567,8 +567,7 @@ say(f"With {len(data.y_train)} rows an epoch is {batches_1149} batches of 64, "
 #
 # <details><summary>Answer</summary>
 #
-# With the defects fixed, `twinmlp check` exits with status **0**: forward, gradients and one
-# SGD step agree with the reference. With a defect put back it exits with **1** and names
-# what differs (with `alpha=0.01` the hard-coded slope happens to be right, so try the class
-# with another `alpha`: the check compares at the slope the class was given).
+# With the defects fixed, `twinmlp check` exits with status **0**: the class agrees with the
+# reference. With a defect put back it exits with **1** and prints its diagnosis of what
+# differs. (A hard-coded 0.01 is only wrong when the class is given another `alpha`.)
 # </details>
