@@ -256,3 +256,52 @@ else:
 # and the CPU/GPU ratio grows with the batch size until the GPU's products dominate.
 # Run this notebook (or `scripts/gpu_check.sh`) on a machine with a CUDA GPU to get the
 # CUDA rows and the ratio per batch size measured, rather than described.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each says what to look for; the answer is folded away below it.
+#
+# **1. Count the work.** Using the rule in `twinmlp.bench`'s docstring ($2\,n\,
+# \text{fan\_in}\,\text{fan\_out}$ per product; forward, weight gradient, and input gradient
+# for every layer but the first), count the FLOPs per sample of one training step of
+# 784-256-10, and of the floor. What share of the step is the floor? Check with
+# `bench.flops_per_sample([784, 256, 10])` and `bench.floor_flops_per_sample(...)`.
+#
+# <details><summary>Answer</summary>
+#
+# The step: $2\,(2\cdot784\cdot256 + 2\cdot256\cdot10) + 2\cdot256\cdot10 =$ **818,176**;
+# the floor, the first layer's two products: $2 \cdot 2\cdot784\cdot256 =$ **802,816**, or
+# **98.1 %** of the step. So an epoch can be at most about 2 % faster than its floor even
+# with every other operation free: a ratio below 0.98 is a disturbed measurement, and a
+# ratio of 1.5 means half the time is spent outside those two products.
+# </details>
+#
+# **2. Paired or not.** For each twin at the largest batch, print the ratio of the medians,
+# `c.seconds_per_epoch / c.floor_seconds`, beside the paired ratio `c.floor_ratio` (the
+# cells are in `measured`). When do they differ, and which one does the table show?
+#
+# <details><summary>Answer</summary>
+#
+# On an idle machine they agree within a few per cent. Under load they part: the median
+# epoch of the twin and the median epoch of the floor can come from different rounds, so
+# their ratio mixes the code with the machine's drift — it can even fall below 1, which is
+# the contradiction the table avoids. The paired ratio divides two epochs of the *same*
+# round, which saw the same load; the table and the plot show only that one, with its
+# range over the rounds, and ⚠ where a round had the twin beat its floor.
+# </details>
+#
+# **3. Small batches.** Before looking at the recorded table quoted above: will a twin's
+# distance from the floor be larger at batch 32 or at batch 2,048, and why? Then check
+# the rows.
+#
+# <details><summary>Answer</summary>
+#
+# Larger at batch 32, for every implementation in the recorded table: each step has a fixed
+# cost (Python, dispatch, the small second layer, products too small to use the cores well)
+# that does not shrink with the batch, and at batch 32 an epoch has 64 times as many steps
+# as at 2,048. As the batch grows the two big products take over and every row moves
+# towards the floor — how close it gets is what the optimisations in docs/benchmarks.md
+# are about.
+# </details>
+
