@@ -11,6 +11,7 @@ the step. :func:`run_epoch` is that epoch, the one the benchmark times as well.
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -24,6 +25,29 @@ from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.schedules import learning_rate
+
+
+class _Lines:
+    """A stream for tqdm that turns each carriage-return redraw into one plain line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            self.stream.write(line + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress_options() -> dict[str, Any]:
+    """tqdm options: a redrawn bar in a terminal (or a notebook); elsewhere (a log file, a
+    pipe) one line at most every 5 seconds instead of a flood of carriage returns."""
+    if sys.stderr.isatty() or "ipykernel" in sys.modules:
+        return {}
+    return {"file": _Lines(sys.stderr), "mininterval": 5.0, "ascii": True}
 
 
 class Trainable(Protocol):
@@ -189,7 +213,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     first = last_good.epoch + 1
     bar = tqdm(range(first, config.epochs + 1), desc=f"train {model.backend}", unit="epoch",
                initial=first - 1, total=config.epochs, disable=not verbose, leave=False,
-               dynamic_ncols=True)
+               dynamic_ncols=True, **progress_options())
     with model.numerics():
         for epoch in bar:
             if history.stopped_early:  # also when resuming a run that had stopped

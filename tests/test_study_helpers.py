@@ -4,6 +4,7 @@ validation rows, and early stopping replayed over a loss curve without a model."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from twinmlp.shared.data import Dataset, load_digits
 from twinmlp.shared.trainer import EarlyStopping
 
@@ -31,3 +32,17 @@ def test_early_stopping_replays_a_curve_without_a_model() -> None:
                  if stopper.update(epoch, loss))
     assert (fired, stopper.best_epoch, stopper.best_loss) == (7, 4, 0.7)
     assert stopper.best_state is None
+
+
+def test_progress_outside_a_terminal_is_one_plain_line_per_redraw(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from twinmlp.shared.trainer import progress_options
+
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    options = progress_options()  # pytest's captured stderr is no terminal
+    assert options["mininterval"] >= 5
+    options["file"].write("\rtrain numpy:  50%|#####     | 5/10")
+    options["file"].write("\r" + " " * 40 + "\r")  # tqdm clearing the bar on close
+    assert capsys.readouterr().err == "train numpy:  50%|#####     | 5/10\n"

@@ -374,13 +374,16 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, cells: list[tuple],
     spin for a while after a product and would slow the other library's next epoch."""
     from tqdm.auto import tqdm
 
+    from twinmlp.shared.trainer import progress_options
+
     devices = sorted({cell[1] for cell in cells})
     peaks = {device: matmul_peak(device) for device in devices}
     groups: dict[tuple, list[tuple]] = {}
     for impl, device, batch, hidden in cells:
         groups.setdefault((batch, hidden, device, LIBRARY[impl]), []).append(impl)
     epochs = sum((len(members) + 1) * (warmup + repeats) for members in groups.values())
-    bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False)
+    bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False,
+               **progress_options())
     results: list[Cell] = []
     for (batch, hidden, device, library), members in groups.items():
         layers = [X.shape[1], *hidden, n_classes]
