@@ -421,8 +421,17 @@ for sizes in ([64, 32, 10], [64, 64, 32, 10], [64, 128, 64, 32, 10]):
 # %% [markdown]
 # ## Defect 6: the "MNIST" cell trained on digits again
 #
-# The notebook's last cell loaded MNIST and then trained on the digits arrays. Here the
-# MNIST-family set actually in the data root is used: Fashion-MNIST (784 inputs, 10 classes,
+# The course's last cell loaded MNIST and then trained on the digits arrays. In the
+# reconstruction's style (not run here: it is the defect):
+#
+# ```python
+# mnist = fetch_openml("mnist_784")                    # 70,000 × 784, loaded …
+# X_m, y_m = mnist.data / 255.0, mnist.target.astype(int)
+# net = CourseMLP(784, 128, 10)
+# net.train(X_train, y_train, epochs=1000)             # … and the digits arrays trained on
+# ```
+#
+# Here the MNIST-family set actually in the data root is used: Fashion-MNIST (784 inputs, 10 classes,
 # 55,000 / 5,000 / 10,000 rows), imported from Debian's `dataset-fashion-mnist` package when
 # that is installed. Small settings: a 784-256-10 network for two epochs (one epoch on
 # 2,000 training rows under `TWINMLP_NOTEBOOK_QUICK`).
