@@ -431,10 +431,10 @@ for sizes in ([64, 32, 10], [64, 64, 32, 10], [64, 128, 64, 32, 10]):
 # net.train(X_train, y_train, epochs=1000)             # … and the digits arrays trained on
 # ```
 #
-# Here the MNIST-family set actually in the data root is used: Fashion-MNIST (784 inputs, 10 classes,
-# 55,000 / 5,000 / 10,000 rows), imported from Debian's `dataset-fashion-mnist` package when
-# that is installed. Small settings: a 784-256-10 network for two epochs (one epoch on
-# 2,000 training rows under `TWINMLP_NOTEBOOK_QUICK`).
+# Here the MNIST-family set actually in the data root is used: Fashion-MNIST (784 inputs,
+# 10 classes, 55,000 / 5,000 / 10,000 rows), imported from Debian's
+# `dataset-fashion-mnist` package when that is installed. Small settings: a 784-256-10
+# network for two epochs (one epoch on 2,000 training rows under `TWINMLP_NOTEBOOK_QUICK`).
 
 # %%
 from pathlib import Path  # noqa: E402
