@@ -215,7 +215,7 @@ if spread > 0.3 or load > 1:
     say(f"**Read these figures as this machine's state, not the code's:** the load average "
         f"is {load:.1f} per core, and one cell's repeats spread over {100 * spread:.0f} % of "
         f"its median. The figures measured on an idle machine are in docs/benchmarks.md "
-        f"(printed below).")
+        f"(quoted below).")
 
 # %% [markdown]
 # What to look for: at small batches each step's fixed cost (Python, dispatch, small
