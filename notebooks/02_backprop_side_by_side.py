@@ -85,6 +85,57 @@ for name in ("cross_entropy_grad", "leaky_relu_derivative"):
     print(side_by_side(name, 206))
 
 # %% [markdown]
+# ## Derivation 1: the gradient of softmax + cross-entropy at the logits (MATH.md §3)
+#
+# Write $Z = Z_L$ for the logits of the batch ($n$ rows, $k$ classes), $y_i$ for row $i$'s
+# label and $Y_{ij} = [j = y_i]$ for its one-hot row. With $P_{ij} = e^{Z_{ij}} / \sum_c
+# e^{Z_{ic}}$, the log of the probability of the right class is
+#
+# $$\log P_{i,y_i} = Z_{i,y_i} - \log \sum_c e^{Z_{ic}}.$$
+#
+# The loss is $\ell = -\frac1n \sum_i \log P_{i,y_i}$. The logit $Z_{ij}$ appears only in row
+# $i$'s term, in two places: in $Z_{i,y_i}$ when $j = y_i$, and inside the sum. So
+#
+# $$\frac{\partial \log P_{i,y_i}}{\partial Z_{ij}}
+#   = [j = y_i] - \frac{e^{Z_{ij}}}{\sum_c e^{Z_{ic}}} = Y_{ij} - P_{ij},$$
+#
+# (the derivative of $\log \sum_c e^{Z_{ic}}$ is the softmax itself), and with the factor
+# $-\frac1n$ of the mean:
+#
+# $$G_L = \frac{\partial \ell}{\partial Z_L} = \frac{P - Y}{n}.$$
+#
+# Subtracting the row maximum before exponentiating (§2) changes neither $P$ nor this
+# gradient: it cancels between numerator and denominator. Each row of $G_L$ sums to zero,
+# since $P$ and $Y$ rows both sum to one.
+#
+# ## Derivation 2: the backward recursion (MATH.md §5)
+#
+# Let $G_l = \partial\ell/\partial Z_l$, an $(n, d_l)$ array. Layer $l$ computes
+# $(Z_l)_{ij} = \sum_m (A_{l-1})_{im} (W_l)_{mj} + (b_l)_j$. The chain rule through this one
+# formula gives all three gradients, entry by entry:
+#
+# * $(W_l)_{mj}$ appears in every row $i$ of column $j$, with factor $(A_{l-1})_{im}$:
+#   $$\frac{\partial\ell}{\partial (W_l)_{mj}} = \sum_i (A_{l-1})_{im} (G_l)_{ij}
+#     \quad\Longrightarrow\quad \frac{\partial\ell}{\partial W_l} = A_{l-1}^\top G_l .$$
+# * $(b_l)_j$ appears in every row of column $j$ with factor 1:
+#   $\partial\ell/\partial (b_l)_j = \sum_i (G_l)_{ij}$, the column sums of $G_l$.
+# * $(A_{l-1})_{im}$ appears in row $i$ of every column $j$, with factor $(W_l)_{mj}$:
+#   $$\frac{\partial\ell}{\partial (A_{l-1})_{im}} = \sum_j (G_l)_{ij} (W_l)_{mj}
+#     \quad\Longrightarrow\quad \frac{\partial\ell}{\partial A_{l-1}} = G_l W_l^\top .$$
+#
+# The hidden activation acts entry by entry, $A_{l-1} = \varphi(Z_{l-1})$, so each entry of
+# $Z_{l-1}$ reaches the loss only through its own entry of $A_{l-1}$:
+#
+# $$G_{l-1} = (G_l W_l^\top) \odot \varphi'(Z_{l-1}).$$
+#
+# Starting from $G_L$ of Derivation 1 and going from $l = L$ down to $1$ gives every
+# gradient; the shapes check the algebra: $A_{l-1}^\top G_l$ is $(d_{l-1}, n)(n, d_l)$, the
+# shape of $W_l$. The cell after the next note checks every line of both derivations
+# numerically, four ways: $G_2$ (Derivation 1), and $\partial\ell/\partial W_2$,
+# $\partial\ell/\partial b_2$, $G_1$, $\partial\ell/\partial W_1$, $\partial\ell/\partial b_1$
+# (Derivation 2).
+
+# %% [markdown]
 # ## Every quantity, four ways
 #
 # * **numpy** and **torch**: each twin's plain `forward`, `backward` and `cross_entropy`
@@ -238,6 +289,37 @@ print()
 print(side_by_side("_coupled", 206))
 
 # %% [markdown]
+# ## Derivation 3: the gradient of the L2 term (MATH.md §6)
+#
+# The objective adds $R = \frac{\lambda}{2N} \sum_l \lVert W_l \rVert_F^2
+# = \frac{\lambda}{2N} \sum_l \sum_{m,j} (W_l)_{mj}^2$. Each weight appears in one square:
+#
+# $$\frac{\partial R}{\partial (W_l)_{mj}} = \frac{\lambda}{2N}\, 2\,(W_l)_{mj}
+#   \quad\Longrightarrow\quad \frac{\partial R}{\partial W_l} = \frac{\lambda}{N} W_l ,$$
+#
+# and the biases do not appear in $R$, so their gradient gets nothing from it. Why $N$, the
+# training-set size, and not the batch size $n$: each batch's mean loss estimates the mean
+# over all $N$ rows, so $J$ estimates
+# $\frac1N\big(\sum_{i=1}^{N} \ell_i + \frac{\lambda}{2} \sum_l \lVert W_l \rVert_F^2\big)$ —
+# $\lambda$ weighs the weights against the *sum* of the per-row losses, the same balance
+# whatever the batch size.
+#
+# ## Derivation 4: one SGD step (MATH.md §7)
+#
+# A step moves every parameter against the gradient of $J = \ell + R$ on the batch, by the
+# learning rate $\eta$:
+#
+# $$W_l \leftarrow W_l - \eta\Big(A_{l-1}^\top G_l + \frac{\lambda}{N} W_l\Big)
+#   = \Big(1 - \frac{\eta\lambda}{N}\Big) W_l - \eta\, A_{l-1}^\top G_l ,
+#   \qquad b_l \leftarrow b_l - \eta \textstyle\sum_i (G_l)_{i,:} .$$
+#
+# The second form is why L2 is called *weight decay*: before the data's pull, each step
+# shrinks every weight by the factor $1 - \eta\lambda/N$ — with the exercise's $\eta =
+# 0.001$, $\lambda = 10^{-4}$ and $N = 1149$, by $8.7 \times 10^{-11}$ per step, which is why
+# the cell below also tries $\lambda = 100$. It checks both derivations at once: the step
+# of each twin, `plain.sgd_step` (the formula above), and `torch.optim.SGD`.
+
+# %% [markdown]
 # The step taken three ways — each twin's optimizer, the plain `sgd_step`, and
 # `torch.optim.SGD` with the weights in a group with `weight_decay = λ/N` and the biases in a
 # group without — with the exercise's λ and η and a λ large enough for the term to matter:
@@ -279,3 +361,66 @@ for lam in (1e-4, 100.0):
 # ratio printed above); it is normalised by the training-set size $N$, so its pull on the
 # weights over an epoch does not depend on the batch size. Notebook 03 follows the twins'
 # tiny differences through thousands of such steps.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each says what to look for; the answer is folded away below it. Run the notebook from the
+# top first; exercises 3 and 4 edit code, so undo the edits afterwards
+# (`git checkout numpy_impl torch_impl`).
+#
+# **1. Rows of $G_2$ sum to zero.** Derivation 1 says so. Check it on the batch: the
+# largest $|\sum_j (G_2)_{ij}|$ over the rows, from the four-way cell's numpy quantities.
+#
+# <details><summary>Answer</summary>
+#
+# `np.abs(q_numpy["G2"].sum(axis=1)).max()` prints a number of the order of **1e-17**:
+# zero up to float64 rounding of eight divided probabilities. Each row is
+# $(P_{i,:} - Y_{i,:})/n$, and both $P_{i,:}$ and $Y_{i,:}$ sum to one.
+# </details>
+#
+# **2. The decay factor.** From Derivation 4, by how much does one step shrink $W_1$ before
+# the data's pull, with $\eta = 0.001$, $N = 1149$ and $\lambda = 100$? Check it: with the
+# gradient set to zero, `numpy_impl.optim.SGD(0.001, 100 / 1149).step(params, zeros)` on a
+# copy of the parameters.
+#
+# <details><summary>Answer</summary>
+#
+# $1 - \eta\lambda/N = 1 - 0.1/1149 =$ **0.99991297** (to eight figures): every weight is
+# multiplied by it, the biases are left alone (their gradient is zero and they are not
+# decayed). With the exercise's $\lambda = 10^{-4}$ the factor is $1 - 8.7\times10^{-11}$.
+# </details>
+#
+# **3. Change α.** Set the leaky-ReLU slope to 0.3 in the first code cell and rerun. Before
+# you do: which rows of the four-way table change value, and which error columns change
+# order of magnitude?
+#
+# <details><summary>Answer</summary>
+#
+# $Z_1$ is the same (it comes before the activation); everything after it changes value.
+# The error columns stay where they were — the twins and autograd within about 1e-15,
+# central differences within about 1e-9 — because the same formula, with the new α, is in
+# all four. The test suite says the same about every slope and activation:
+# `.venv/bin/python -m pytest -q tests/test_gradcheck.py -k leaky_relu` passes.
+# </details>
+#
+# **4. Break the derivative — in one twin, then in both.** In `numpy_impl/functional.py`
+# make `leaky_relu_derivative` use slope 1 for $z \le 0$ (return `grad` unchanged), restart
+# the kernel and rerun; then run
+# `.venv/bin/python -m pytest -q -x tests/test_parity.py -k "leaky_relu and cpu and float64"`
+# and `.venv/bin/python -m pytest -q -x tests/test_gradcheck.py -k leaky_relu`. Then make the
+# same change in `torch_impl/functional.py` as well and run both again. Which rows of the
+# table, and which tier of tests, catch each version?
+#
+# <details><summary>Answer</summary>
+#
+# Only the rows that pass through $\varphi'(Z_1)$ move: $G_1$, $\partial\ell/\partial W_1$,
+# $\partial\ell/\partial b_1$ (Derivation 2); $G_2$, $\partial\ell/\partial W_2$ and
+# $\partial\ell/\partial b_2$ stay exact. Broken in one twin, all three comparison columns
+# show it and **both** test files fail (the twins disagree; the numpy twin also disagrees
+# with central differences). Broken in both, the *numpy vs torch* column drops back to
+# rounding and `test_parity.py` **passes** — the twins agree on the wrong derivative — while
+# `test_gradcheck.py` still fails: only an independent oracle (tier 5) catches a mistake
+# made twice.
+# </details>
+

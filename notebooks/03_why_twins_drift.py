@@ -199,3 +199,65 @@ say(f"The float32 twins end {final['numpy']:.1e} (numpy) and {final['torch-cpu']
     f"closer of the two in this run. That is "
     f"why a float32 twin is never compared with a float64 reference, and why whole runs are "
     f"judged against the reference's own rounding-level spread.")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each says what to look for; the answer is folded away below it. They run the command
+# behind this notebook in a terminal, from the repository root (each takes seconds).
+#
+# **1. The strict tier.** Run `.venv/bin/twinmlp parity --epochs 3` (float64, 54 lock-step
+# SGD steps). What tolerance is each tensor held to, and how far below it do the
+# differences stay?
+#
+# <details><summary>Answer</summary>
+#
+# Every row is held to **1e-09** (float64 trajectories, docs/parity.md) and says `ok`; the
+# largest differences are a few times 1e-16 — a handful of float64 roundings, seven orders
+# of magnitude below the tolerance — the test predictions are identical (100.00 %) and the
+# last line is `parity PASS`.
+# </details>
+#
+# **2. Run parity in float32 and explain the verdict.** Run
+# `.venv/bin/twinmlp parity --epochs 3 --dtype float32`. Which tolerance now, which
+# differences, and what does the extra `chaos floor` line compare?
+#
+# <details><summary>Answer</summary>
+#
+# The tolerance column reads **1e-05** (the float32 per-step tier) and the differences are
+# about **2e-07** (gradients) and 2e-08 to 2e-07 (parameters): float32's unit roundoff is
+# 6e-8, so a difference of a few roundings is expected, and neither twin is "the" answer.
+# The `parity PASS (chaos floor)` line puts the twins' final distance (about 1e-07) beside
+# the numpy twin's distance from three copies of itself nudged by one ulp (about 1.4e-07 to
+# 1.6e-07): the twins differ no more than rounding alone makes one twin differ from itself.
+# </details>
+#
+# **3. Where the bits first differ, in both dtypes.** Run `.venv/bin/twinmlp parity --ops`
+# and `.venv/bin/twinmlp parity --ops --dtype float32`. Which operation comes first, and
+# why do the *ulps* look alike in both dtypes while the relative errors differ by about
+# $10^{8}$?
+#
+# <details><summary>Answer</summary>
+#
+# A matrix product — `Z1` (or `Z2`, depending on the BLAS kernels and the thread count;
+# one thread here gave `Z1`, with up to 512 ulps in float64 and 95 in float32): NumPy's and
+# torch's kernels add the same products in different orders. An ulp is relative to the
+# dtype, so the same reordering costs a similar number of ulps in both, while one float64
+# ulp is about $10^{-16}$ relative and one float32 ulp about $10^{-7}$ — hence the $10^{8}$
+# (up to $2^{29}$) between the *max rel* columns. The elementwise operations after it
+# (`A1`, `P`) differ only where their inputs did.
+# </details>
+#
+# **4. A larger step.** Predict, then run `.venv/bin/twinmlp parity --epochs 3 --dtype
+# float32 --lr 0.5` (fifty times the default). Do the twins drift further apart? Does the
+# verdict change?
+#
+# <details><summary>Answer</summary>
+#
+# The gradient differences grow to about **1.7e-06** (from 3e-07) — a larger step moves
+# the parameters into regions where the two roundings matter more, and the chaotic
+# growth of section 4 is faster — but every row stays under 1e-05 and the verdict is still
+# **PASS**: the nudged copies of the numpy twin spread just as far (their distance about
+# 2e-07 to 3e-07 against the twins' 2.4e-07), so the twins stay within the floor.
+# </details>
+

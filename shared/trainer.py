@@ -11,6 +11,7 @@ the step. :func:`run_epoch` is that epoch, the one the benchmark times as well.
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,6 +26,29 @@ from twinmlp.shared.data import validation_given
 from twinmlp.shared.dropout import DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.schedules import learning_rate
+
+
+class _Lines:
+    """A stream for tqdm that turns each carriage-return redraw into one plain line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            self.stream.write(line + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress_options() -> dict[str, Any]:
+    """tqdm options: a redrawn bar in a terminal (or a notebook); elsewhere (a log file, a
+    pipe) one line at most every 5 seconds instead of a flood of carriage returns."""
+    if sys.stderr.isatty() or "ipykernel" in sys.modules:
+        return {}
+    return {"file": _Lines(sys.stderr), "mininterval": 5.0, "ascii": True}
 
 
 class Trainable(Protocol):
@@ -125,11 +149,12 @@ class EarlyStopping:
         self.best_state: dict[str, np.ndarray] | None = None
         self.bad_epochs = 0
 
-    def update(self, epoch: int, val_loss: float, model: Trainable) -> bool:
-        """Record epoch ``epoch``; return True when training should stop."""
+    def update(self, epoch: int, val_loss: float, model: Trainable | None = None) -> bool:
+        """Record epoch ``epoch``; return True when training should stop. Without a
+        ``model`` only the epochs are tracked (no parameters kept), e.g. to replay a curve."""
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
-            self.best_state = model.state_dict()
+            self.best_state = None if model is None else model.state_dict()
             return False
         self.bad_epochs += 1
         return self.patience is not None and self.bad_epochs >= self.patience
@@ -224,7 +249,7 @@ def train(model: Trainable, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | No
     first = last_good.epoch + 1
     bar = tqdm(range(first, config.epochs + 1), desc=f"train {model.backend}", unit="epoch",
                initial=first - 1, total=config.epochs, disable=not verbose, leave=False,
-               dynamic_ncols=True)
+               dynamic_ncols=True, **progress_options())
     with model.numerics():
         for epoch in bar:
             if history.stopped_early:  # also when resuming a run that had stopped

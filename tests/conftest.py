@@ -1,4 +1,5 @@
-"""Shared fixtures: the digits dataset; exact numerics around every CUDA test."""
+"""Shared fixtures: the digits dataset; exact numerics around every CUDA test; the
+``--activation NAME`` option, which keeps only the cases parametrised with that activation."""
 
 from __future__ import annotations
 
@@ -27,8 +28,37 @@ def exact_numerics_on_cuda(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--activation", metavar="NAME", default=None,
+                     help="run only the test cases parametrised with this activation "
+                          "(an argument named 'activation'); everything else is deselected")
+
+
+def select_activation(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the items whose ``activation`` parameter is ``--activation`` (``-k elu`` would
+    also match gelu, relu and leaky_relu)."""
+    from twinmlp.shared.config import ACTIVATION_NAMES
+
+    name = config.getoption("--activation")
+    if name is None:
+        return
+    if name not in ACTIVATION_NAMES:
+        raise pytest.UsageError(f"--activation {name}: not one of "
+                                + ", ".join(ACTIVATION_NAMES))
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        chosen = params is not None and params.params.get("activation") == name
+        (keep if chosen else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``cuda``-marked tests cleanly where torch finds no GPU."""
+    """Keep one activation's cases under ``--activation``; skip ``cuda``-marked tests
+    cleanly where torch finds no GPU."""
+    select_activation(config, items)
     import torch
 
     if torch.cuda.is_available():

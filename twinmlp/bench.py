@@ -417,6 +417,8 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, planned: list[Planne
     spin for a while after a product and would slow the other library's next epoch."""
     from tqdm.auto import tqdm
 
+    from twinmlp.shared.trainer import progress_options
+
     devices = sorted({cell.device for cell in planned})
     peaks = {device: matmul_peak(device) for device in devices}
     groups: dict[tuple, list[str]] = {}
@@ -424,7 +426,8 @@ def run_bench(X: np.ndarray, y: np.ndarray, n_classes: int, planned: list[Planne
         groups.setdefault((batch, hidden, device, IMPLEMENTATIONS[impl].library),
                           []).append(impl)
     epochs = sum((len(members) + 1) * (warmup + repeats) for members in groups.values())
-    bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False)
+    bar = tqdm(total=epochs, desc="bench", unit="epoch", disable=not verbose, leave=False,
+               **progress_options())
     results: list[Measurement] = []
     for (batch, hidden, device, library), members in groups.items():
         layers = [X.shape[1], *hidden, n_classes]
