@@ -1,6 +1,6 @@
 """Rebuild the notebooks from their jupytext twins and execute them with saved outputs.
 
-    python notebooks/build.py            # all four, full settings (minutes)
+    python notebooks/build.py            # all five, full settings (minutes)
     python notebooks/build.py 02         # the notebooks whose names start with 02
 
 Edit the ``.py`` (percent format), then run this: it writes the ``.ipynb`` beside it,
