@@ -26,7 +26,7 @@
 #
 # **Settings.** The saved outputs come from the full settings. The test suite runs this
 # notebook with `TWINMLP_NOTEBOOK_QUICK=1`, which shortens every run (fewer epochs, a slice
-# of Fashion-MNIST) so that all four notebooks execute in under three minutes; the numbers
+# of Fashion-MNIST) so that all five notebooks execute in under three minutes; the numbers
 # then differ from the saved ones, and the sentences below are generated from whichever
 # numbers the run printed.
 
