@@ -39,7 +39,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from IPython.display import Markdown, display
 from sklearn.datasets import load_digits as sklearn_digits
 from sklearn.model_selection import train_test_split
@@ -54,10 +53,6 @@ from twinmlp.arrays import to_numpy  # noqa: E402
 from twinmlp.training import DATASET_DEFAULTS  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"
-THREADS = torch.get_num_threads()
-# Digits batches are 64 × 64 products: torch's thread pool costs more than it saves on
-# them, most of all on a busy machine.
-torch.set_num_threads(1)
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 
 
@@ -451,7 +446,6 @@ if SOURCES["fashion-mnist"].is_ready(root):
     print(fashion.summary())
     rows = 2_000 if QUICK else len(fashion.y_train)
     fashion_epochs = 1 if QUICK else 2
-    torch.set_num_threads(THREADS)  # 784 × 256 products: threads pay
     for name, twin in (("numpy", numpy_impl.MLP), ("torch", torch_impl.MLP)):
         model = twin([784, 256, 10], seed=0, dtype="float32")
         start = time.perf_counter()
@@ -461,7 +455,6 @@ if SOURCES["fashion-mnist"].is_ready(root):
         print(f"{name}: {rows} training rows, {fashion_epochs} epoch(s): test accuracy "
               f"{100 * test_accuracy(model, fashion):.2f} % "
               f"({time.perf_counter() - start:.1f} s)")
-    torch.set_num_threads(1)
 else:
     print("No MNIST-family data here. Get Fashion-MNIST with one of:\n"
           "  apt-get install dataset-fashion-mnist && "

@@ -36,7 +36,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from IPython.display import Markdown, display
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
@@ -49,7 +48,6 @@ from twinmlp.ops import compare_step, first_differing, format_table  # noqa: E40
 from twinmlp.twins import make_twin  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"
-torch.set_num_threads(1)  # 64 × 32 products: threads cost more than they save
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 EPOCHS, COPIES = (10, 1) if QUICK else (100, 3)
 LR, BATCH, DECAY = 0.01, 64, 1e-4  # twinmlp parity's defaults

@@ -38,6 +38,7 @@ from twinmlp.parity import (
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset
+from twinmlp.shared.threads import choose_threads, thread_limit
 from twinmlp.twins import make_twin
 
 #: The reference's name in the shadow columns.
@@ -141,8 +142,9 @@ def lockstep(data: Dataset, config: ModelConfig, devices: Sequence[str], epochs:
     numpy_optimizers = [numpy_impl.optim.SGD(lr, decay) for _ in range(len(copies) + 2)]
     records: dict[str, list[float]] = {}
     shadow_records: dict[str, list[float]] = {}
-    with tqdm(total=total, desc="lock-step", unit="step", disable=not verbose,
-              leave=False) as bar:
+    # The products' size sets the threads (twinmlp.shared.threads), as in fit.
+    with tqdm(total=total, desc="lock-step", unit="step", disable=not verbose, leave=False
+              ) as bar, thread_limit(choose_threads(config.layer_sizes, batch_size)):
         for epoch in range(epochs):
             order = epoch_permutation(config.seed, epoch, n_train)
             for start, stop in bounds:

@@ -23,6 +23,7 @@ from twinmlp.parity import TINY, ulp_distance
 from twinmlp.shared.batching import epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset
+from twinmlp.shared.threads import choose_threads, thread_limit
 from twinmlp.twins import make_twin
 
 
@@ -103,8 +104,9 @@ def compare_step(data: Dataset, config: ModelConfig, dtype: str, device: str,
     rows = epoch_permutation(config.seed, 0, len(data.y_train))[:batch_size]
     X, y = data.X_train[rows].astype(dtype), data.y_train[rows]
     decay = weight_decay / len(data.y_train)
-    results = [step_intermediates(make_twin(backend, config, device), X, y, lr, decay)
-               for backend in backends]
+    with thread_limit(choose_threads(config.layer_sizes, batch_size)):
+        results = [step_intermediates(make_twin(backend, config, device), X, y, lr, decay)
+                   for backend in backends]
     return compare(*results)
 
 

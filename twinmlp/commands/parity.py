@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
 
     from twinmlp.shared.config import TrainConfig
     from twinmlp.shared.errors import UsageError
-    from twinmlp.shared.threads import choose_threads, thread_limit
     from twinmlp.training import floor_copies, load_data, model_config
 
     copies = floor_copies(args.floor_copies)
@@ -78,11 +77,10 @@ def run(args: argparse.Namespace) -> int:
 
         ensure_folder(args.out, "--out folder")  # before the computing, not after
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_cuda else [])
-    with thread_limit(choose_threads(config.layer_sizes, args.batch_size)):
-        if args.ops:
-            print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)
-            return 0
-        return lockstep_report(args, data, config, devices, copies)
+    if args.ops:
+        print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)
+        return 0
+    return lockstep_report(args, data, config, devices, copies)
 
 
 def print_ops(data: Dataset, config: ModelConfig, devices: list[str], batch_size: int, lr: float,
