@@ -124,7 +124,8 @@ def test_a_full_disk_at_the_end_leaves_a_failed_run_that_resumes_identically(
     assert f"cannot write {run / 'curves.png'}: the disk is full: free some space" in err
     assert f"resume with: twinmlp train --resume {run}" in err
     assert config(run)["status"].startswith("failed: cannot write")
-    assert not [p for p in run.iterdir() if p.name.startswith(".curves.")]  # no half file
+    # no half file
+    assert not [p for p in run.iterdir() if p.name.startswith(files.TEMPORARY_PREFIX)]
     monkeypatch.setattr(runs, "plot_curves", real)
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     assert config(run)["status"] == "finished"
