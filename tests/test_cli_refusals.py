@@ -124,6 +124,8 @@ def test_a_rank_refuses_options_it_cannot_honour(
     (["--floor-copies", "-1"], "--floor-copies -1 is not allowed: expected an integer >= 0"),
     (["--epochs", "0"], "TrainConfig.epochs = 0 is not allowed"),
     (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits"),
+    (["--floor-copies", "2"], "--floor-copies 2 means nothing here: this float64 run of 54 "
+                              "steps lies within the strict tiers (<= 1,000 steps)"),
 ])
 def test_parity_options_refused(args: list[str], message: str, tmp_path: Path,
                                 no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
