@@ -148,6 +148,9 @@ def test_parity_options_refused(args: list[str], message: str, tmp_path: Path,
     (["--hidden", "0"], "--hidden 0 is not allowed"),
     (["--batch-sizes", "0"], "--batch-sizes must be positive integers"),
     (["--repeats", "0"], "--repeats 0 --warmup 1: expected at least 1 timed epoch"),
+    (["--batch-sizes", "64,128,64"], "--batch-sizes names 64 more than once"),
+    (["--hidden", "16", "--hidden", "16"], "--hidden names 16 more than once"),
+    (["--backends", "numpy,torch,numpy"], "--backends names numpy more than once"),
 ])
 def test_bench_options_refused_before_anything_runs(
         args: list[str], message: str, tmp_path: Path, no_computing: None,
@@ -167,6 +170,23 @@ def test_bench_refuses_a_missing_gpu(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--quiet"]) == 2
     assert "torch finds no CUDA GPU" in one_error_line(capsys)
     assert not (tmp_path / "bench").exists()
+
+
+def test_bench_that_would_measure_nothing_is_refused_and_old_results_stay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_computing: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU, as far as asked
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "bench.json").write_text('{"cells": ["earlier results"]}')
+    assert main(["bench", "--backends", "numpy", "--devices", "cuda", "--no-anchors",
+                 "--out", str(out)]) == 2
+    assert ("--backends numpy on --devices cuda with --no-anchors measures nothing (the "
+            "numpy twin runs on the cpu only)" in one_error_line(capsys))
+    assert [p.name for p in out.iterdir()] == ["bench.json"]
+    assert (out / "bench.json").read_text() == '{"cells": ["earlier results"]}'
 
 
 @pytest.mark.parametrize(("name", "message"), [
