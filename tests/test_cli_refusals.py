@@ -49,6 +49,9 @@ def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--dropout", "0.1", "--dropout-rng", "device"],
      "--dropout-rng device means nothing with --backend numpy"),
     (["--floor-copies", "3"], "--floor-copies 3 means nothing with --backend numpy"),
+    (["--backend", "both", "--dtype", "float64", "--floor-copies", "2"],
+     "--floor-copies 2 means nothing here: this float64 run of at most 54 steps lies within "
+     "the strict tiers"),
     (["--distributed-worker"], "--distributed-worker is the worker entry point that --nproc "
                                "(or torchrun) starts, and runs only inside a torchrun launch"),
 ])

@@ -134,6 +134,13 @@ def check_train_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--floor-copies {args.floor_copies} means nothing with --backend "
                          f"{args.backend}: the nudged copies judge the parity of --backend "
                          f"both")
+    if args.floor_copies and args.backend == "both" and args.dtype == "float64":
+        from twinmlp.parity import check_floor_is_used
+
+        data = load_data(args)
+        training = train_config(args, data.name)
+        check_floor_is_used(args.floor_copies, args.dtype, training.epochs,
+                            training.batch_size, len(data.y_train), max_epochs=True)
 
 
 def check_worker_options(args: argparse.Namespace) -> None:

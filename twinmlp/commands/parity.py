@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     per-operation table of one step (``twinmlp.ops``), and no files."""
     import torch
 
+    from twinmlp.parity import check_floor_is_used
     from twinmlp.shared.config import TrainConfig
     from twinmlp.shared.errors import UsageError
     from twinmlp.training import floor_copies, load_data, model_config
@@ -78,22 +79,6 @@ def run(args: argparse.Namespace) -> int:
         print_ops(data, config, devices, args.batch_size, args.lr, args.weight_decay)
         return 0
     return lockstep_report(args, data, config, devices, copies)
-
-
-def check_floor_is_used(copies: int, dtype: str, epochs: int, batch_size: int,
-                        n_train: int) -> None:
-    """Refuse ``--floor-copies K`` for a run the strict tiers judge alone (float64 within
-    ``tolerances.TRAJECTORY_STEPS`` steps), where no floor is measured."""
-    from twinmlp import tolerances
-    from twinmlp.shared.batching import batch_bounds
-    from twinmlp.shared.errors import UsageError
-
-    steps = epochs * len(batch_bounds(n_train, batch_size))
-    if dtype == "float64" and steps <= tolerances.TRAJECTORY_STEPS:
-        raise UsageError(f"--floor-copies {copies} means nothing here: this float64 run of "
-                         f"{steps} steps lies within the strict tiers (<= "
-                         f"{tolerances.TRAJECTORY_STEPS:,} steps), which judge it without a "
-                         f"floor (docs/parity.md)")
 
 
 def print_ops(data: Dataset, config: ModelConfig, devices: list[str], batch_size: int, lr: float,
