@@ -213,7 +213,6 @@ def check_launch(args: argparse.Namespace) -> None:
                          "simulated in one process) or torch (one process per rank)")
     if args.seeds:
         raise UsageError("--nproc does not combine with --seeds")
-    floor_copies(args.floor_copies)
     data = load_data(args)
     config = model_config(args, data)
     train_config(args, data.name)
