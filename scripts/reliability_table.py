@@ -149,6 +149,7 @@ BENCH = ["bench", "--dataset", "digits", "--no-anchors", "--repeats", "1", "--wa
 def cli_cases(scratch: Path) -> list[tuple[str, list[str]] | tuple[str, list[str], object]]:
     run = scratch / "run"
     blocker, mine, data = scratch / "a-file", scratch / "mine", scratch / "data"
+    both = scratch / "both"
     return [
         ("a dataset that is not on this machine", ["train", "--dataset", "fashion-mnist"]),
         ("--lr -1", ["train", "--lr", "-1"]),
@@ -208,6 +209,23 @@ def cli_cases(scratch: Path) -> list[tuple[str, list[str]] | tuple[str, list[str
         ("bench --backends ''", [*BENCH, "--backends", ""]),
         ("bench --samples 0", [*BENCH, "--samples", "0"]),
         ("bench --scaling 0", [*BENCH, "--scaling", "0"]),
+        ("bench --batch-sizes 64,64", [*BENCH, "--batch-sizes", "64,64"]),
+        ("--lr -1 under --nproc 2 (checked before the ranks start)",
+         ["train", "--backend", "torch", "--nproc", "2", "--lr", "-1"]),
+        ("--distributed-worker outside torchrun", ["train", "--backend", "torch",
+                                                   "--distributed-worker"]),
+        ("--device cuda with --backend numpy", [*QUICK, "--device", "cuda"]),
+        ("--dropout-rng device with --backend numpy", [*QUICK, "--dropout-rng", "device"]),
+        ("--floor-copies 3 with --backend numpy", [*QUICK, "--floor-copies", "3"]),
+        ("parity --floor-copies 2 on a float64 run the strict tiers judge",
+         ["parity", "--floor-copies", "2"]),
+        ("--out holding a user's .config.json and .probe.notes",
+         [*QUICK, "--out", str(scratch / "dotfiles")]),
+        ("evaluate the parent folder of a --backend both run", ["evaluate", str(both)]),
+        ("evaluate an unfinished run (no model.safetensors yet)",
+         ["evaluate", str(scratch / "swapped")]),
+        ("evaluate --backend numpy --device cuda", ["evaluate", str(scratch / "good"),
+                                                    "--backend", "numpy", "--device", "cuda"]),
     ]
 
 
@@ -254,6 +272,10 @@ def forged_files(scratch: Path) -> None:
     (scratch / "mine").mkdir()
     (scratch / "mine" / "config.json").write_text('{"my": "settings"}')
     (scratch / "mine" / "history.csv").write_text("my,history\n")
+    (scratch / "dotfiles").mkdir()
+    (scratch / "dotfiles" / ".config.json").write_text('{"my": "settings"}')
+    (scratch / "dotfiles" / ".probe.notes").write_text("mine")
+    main(["train", "--epochs", "2", "--quiet", "--out", str(scratch / "both")])
     for name, extra in (("swapped", []), ("other", ["--lr", "0.02"]), ("edited", [])):
         main([*QUICK, "--lr", "0.01", "--quiet", "--out", str(scratch / name), *extra])
         (scratch / name / FILENAME).unlink()

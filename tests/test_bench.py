@@ -83,6 +83,22 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_batch_larger_than_the_data_is_reported_under_its_real_size(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench"
+    assert main(["bench", "--samples", "100", "--batch-sizes", "64,128,512", "--hidden", "4",
+                 "--backends", "numpy", "--devices", "cpu", "--no-anchors", "--repeats", "1",
+                 "--warmup", "0", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert ("--batch-sizes 128 is larger than the 100 rows: an epoch is one batch of 100, "
+            "reported as batch size 100") in text
+    cells = json.loads((out / "bench.json").read_text())["cells"]
+    # 128 and 512 are both one batch of all 100 rows: measured once, under 100
+    assert sorted((c["impl"], c["batch_size"]) for c in cells) == [
+        ("floor (numpy)", 64), ("floor (numpy)", 100), ("numpy_impl", 64),
+        ("numpy_impl", 100)]
+
+
 def test_rounds_time_every_run_side_by_side_in_a_rotated_order() -> None:
     # warm-up rounds untimed; then each round one epoch of every run, the order rotated
     calls: list[tuple[str, int]] = []

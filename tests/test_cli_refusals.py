@@ -45,10 +45,79 @@ def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--nproc", "0"], "--nproc 0 is not allowed: expected an integer >= 1"),
     (["--backend", "both", "--floor-copies", "-1"],
      "--floor-copies -1 is not allowed: expected an integer >= 0"),
+    (["--device", "cuda:0"], "--device cuda:0 means nothing with --backend numpy"),
+    (["--dropout", "0.1", "--dropout-rng", "device"],
+     "--dropout-rng device means nothing with --backend numpy"),
+    (["--floor-copies", "3"], "--floor-copies 3 means nothing with --backend numpy"),
+    (["--backend", "both", "--dtype", "float64", "--floor-copies", "2"],
+     "--floor-copies 2 means nothing here: this float64 run of at most 54 steps lies within "
+     "the strict tiers"),
+    (["--distributed-worker"], "--distributed-worker is the worker entry point that --nproc "
+                               "(or torchrun) starts, and runs only inside a torchrun launch"),
 ])
 def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
                                no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*QUICK, *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+TORCH_RANKS = ["train", "--backend", "torch", "--nproc", "2", "--epochs", "2", "--quiet"]
+
+
+@pytest.fixture
+def no_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command starts a process (torchrun's ranks)."""
+    import subprocess
+
+    def launched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the ranks were started before the options were checked")
+
+    monkeypatch.setattr(subprocess, "run", launched)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lr", "-1"], "TrainConfig.lr = -1.0 is not allowed"),
+    (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits"),
+    (["--alpha", "-1"], "ModelConfig.alpha = -1.0 is not allowed"),
+    (["--device", "tpu"], "device = 'tpu' is not allowed"),
+    (["--device", "cuda:7"], "--nproc 2 on cuda:7 needs one GPU per rank"),
+    (["--floor-copies", "2"], "--floor-copies 2 means nothing with --backend torch"),
+    (["--dataset", "mnist", "--data-root", "/nonexistent"],
+     "mnist is not in /nonexistent/MNIST/raw"),
+    (["--backend", "both"], "--nproc with --backend both is not supported"),
+    (["--seeds", "0,1"], "--nproc does not combine with --seeds"),
+])
+def test_options_under_nproc_are_refused_before_any_rank_starts(
+        args: list[str], message: str, tmp_path: Path, no_launch: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*TORCH_RANKS, *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_folder_of_someone_elses_files_is_refused_before_any_rank_starts(
+        tmp_path: Path, no_launch: None, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main([*TORCH_RANKS, "--out", str(tmp_path)]) == 2
+    assert "holds files twinmlp did not write (notes.txt)" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--backend", "numpy"], "--distributed-worker trains the torch twin, not --backend "
+                             "numpy: add --backend torch"),
+    (["--backend", "torch", "--seeds", "0,1"], "--seeds does not combine with "
+                                               "--distributed-worker"),
+    (["--backend", "torch", "--nproc", "2"], "--nproc does not combine with "
+                                             "--distributed-worker"),
+])
+def test_a_rank_refuses_options_it_cannot_honour(
+        args: list[str], message: str, monkeypatch: pytest.MonkeyPatch, no_computing: None,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1"),
+                        ("MASTER_PORT", "29500")):
+        monkeypatch.setenv(name, value)
+    assert main(["train", "--distributed-worker", *args, "--out", str(tmp_path / "run")]) == 2
     assert message in one_error_line(capsys)
     assert not (tmp_path / "run").exists()
 
@@ -58,6 +127,8 @@ def test_train_options_refused(args: list[str], message: str, tmp_path: Path,
     (["--floor-copies", "-1"], "--floor-copies -1 is not allowed: expected an integer >= 0"),
     (["--epochs", "0"], "TrainConfig.epochs = 0 is not allowed"),
     (["--layers", "65,32,10"], "--layers 65,32,10 does not fit digits"),
+    (["--floor-copies", "2"], "--floor-copies 2 means nothing here: this float64 run of 54 "
+                              "steps lies within the strict tiers (<= 1,000 steps)"),
 ])
 def test_parity_options_refused(args: list[str], message: str, tmp_path: Path,
                                 no_computing: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,6 +151,9 @@ def test_parity_options_refused(args: list[str], message: str, tmp_path: Path,
     (["--hidden", "0"], "--hidden 0 is not allowed"),
     (["--batch-sizes", "0"], "--batch-sizes must be positive integers"),
     (["--repeats", "0"], "--repeats 0 --warmup 1: expected at least 1 timed epoch"),
+    (["--batch-sizes", "64,128,64"], "--batch-sizes names 64 more than once"),
+    (["--hidden", "16", "--hidden", "16"], "--hidden names 16 more than once"),
+    (["--backends", "numpy,torch,numpy"], "--backends names numpy more than once"),
 ])
 def test_bench_options_refused_before_anything_runs(
         args: list[str], message: str, tmp_path: Path, no_computing: None,
@@ -99,6 +173,23 @@ def test_bench_refuses_a_missing_gpu(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--quiet"]) == 2
     assert "torch finds no CUDA GPU" in one_error_line(capsys)
     assert not (tmp_path / "bench").exists()
+
+
+def test_bench_that_would_measure_nothing_is_refused_and_old_results_stay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_computing: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU, as far as asked
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "bench.json").write_text('{"cells": ["earlier results"]}')
+    assert main(["bench", "--backends", "numpy", "--devices", "cuda", "--no-anchors",
+                 "--out", str(out)]) == 2
+    assert ("--backends numpy on --devices cuda with --no-anchors measures nothing (the "
+            "numpy twin runs on the cpu only)" in one_error_line(capsys))
+    assert [p.name for p in out.iterdir()] == ["bench.json"]
+    assert (out / "bench.json").read_text() == '{"cells": ["earlier results"]}'
 
 
 @pytest.mark.parametrize(("name", "message"), [

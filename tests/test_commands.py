@@ -165,6 +165,55 @@ def test_checkpoints_cross_load(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert agreement == 100.0 if dtype == "float64" else agreement >= 99.9
 
 
+QUICK_RUN = ["train", "--epochs", "2", "--quiet"]
+
+
+@pytest.mark.parametrize(("extra", "kind", "leaves"), [
+    ([], "one run folder per backend (--backend both)", ["numpy", "torch"]),
+    (["--backend", "numpy", "--seeds", "0,1"], "one run folder per seed (--seeds)",
+     ["seed0", "seed1"]),
+    (["--seeds", "0,1"], "one run folder per seed (--seeds)",
+     ["seed0/numpy", "seed0/torch", "seed1/numpy", "seed1/torch"]),
+])
+def test_evaluate_on_a_parent_folder_names_the_run_folders_inside(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], kind: str,
+        leaves: list[str]) -> None:
+    run = tmp_path / "run"
+    assert main([*QUICK_RUN, *extra, "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"twinmlp: error: no checkpoint at {run / FILENAME}: {run} holds {kind}; "
+                   f"evaluate one of them: {', '.join(str(run / leaf) for leaf in leaves)}\n")
+    assert main(["evaluate", str(run / leaves[0])]) == 0
+
+
+def test_evaluate_on_an_unfinished_run_points_at_resume_and_last(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main([*QUICK_RUN, "--backend", "numpy", "--out", str(run)]) == 0
+    (run / FILENAME).unlink()
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "status": "interrupted after "
+                                                                     "epoch 2"}))
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 2
+    assert capsys.readouterr().err == (
+        f"twinmlp: error: no checkpoint at {run / FILENAME}: the run in {run} has not "
+        f"finished (status: interrupted after epoch 2); finish it with twinmlp train "
+        f"--resume {run}, or evaluate its last epoch checkpoint: twinmlp evaluate "
+        f"{run / 'last.safetensors'}\n")
+    assert main(["evaluate", str(run / "last.safetensors")]) == 0
+
+
+def test_evaluate_refuses_a_device_the_numpy_twin_cannot_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(tmp_path), "--backend", "numpy", "--device", "cuda"]) == 2
+    assert capsys.readouterr().err == (
+        "twinmlp: error: --device cuda means nothing with --backend numpy: the NumPy twin "
+        "runs on the CPU (add --backend torch to use a torch device)\n")
+
+
 def test_tiny_idx_dataset_end_to_end(tiny_root: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     train_run(tmp_path / "run", "--backend", "torch", "--layers", "784,32,10",

@@ -3,6 +3,7 @@ single-process run — in one process (numpy_impl) and across 2 gloo processes (
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,26 @@ def test_two_gloo_processes_equal_the_single_process_run(tmp_path: Path, dtype: 
     if dtype == "float64":
         np.testing.assert_array_equal(ddp.test_predictions, single.test_predictions)
         np.testing.assert_array_equal(ddp.test_predictions, simulated.test_predictions)
+
+
+def test_an_option_error_under_nproc_is_one_line_from_the_launching_process(
+        tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "twinmlp", *TRAIN, "--backend", "torch",
+                             "--nproc", "2", "--lr", "-1", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr == ("twinmlp: error: TrainConfig.lr = -1.0 is not allowed: expected "
+                             "a finite number > 0\n")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_worker_entry_point_refuses_to_run_outside_torchrun(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    result = subprocess.run([sys.executable, "-m", "twinmlp", *TRAIN, "--backend", "torch",
+                             "--distributed-worker", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, check=False, timeout=300, env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "--distributed-worker is the worker entry point that --nproc" in result.stderr
+    assert not (tmp_path / "run").exists()

@@ -136,6 +136,17 @@ def test_parity_shadow_writes_columns_panel_and_summary(tmp_path: Path,
     assert (out / "drift.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_parity_without_floor_copies_says_not_judged_not_pass(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parity", "--dtype", "float32", "--epochs", "1", "--floor-copies", "0",
+                 "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert text.strip().splitlines()[-1].startswith(
+        "parity NOT JUDGED (steps 1–18 within tolerance; the whole run is beyond the strict "
+        "tiers and --floor-copies 0 measured no floor); wrote")
+    assert "PASS" not in text
+
+
 def test_train_float32_reports_the_floor_beside_the_twins(capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
     assert main(["train", "--epochs", "3", "--floor-copies", "2", "--quiet"]) == 0

@@ -124,7 +124,8 @@ def test_a_full_disk_at_the_end_leaves_a_failed_run_that_resumes_identically(
     assert f"cannot write {run / 'curves.png'}: the disk is full: free some space" in err
     assert f"resume with: twinmlp train --resume {run}" in err
     assert config(run)["status"].startswith("failed: cannot write")
-    assert not [p for p in run.iterdir() if p.name.startswith(".curves.")]  # no half file
+    # no half file
+    assert not [p for p in run.iterdir() if p.name.startswith(files.TEMPORARY_PREFIX)]
     monkeypatch.setattr(runs, "plot_curves", real)
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     assert config(run)["status"] == "finished"
@@ -312,12 +313,28 @@ def test_resume_refuses_an_epoch_checkpoint_of_another_run(
 def test_resume_removes_the_temporary_files_a_killed_run_left(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = interrupted_run(tmp_path, "run")
-    stale = [run / ".last.k2j4h5.safetensors", run / ".config.abc123.json"]
+    stale = [run / (prefix + "k2j4h5" + suffix) for prefix, suffix in (
+        files.temporary_name(run / LAST), files.temporary_name(run / "config.json"))]
     for path in stale:
         path.write_bytes(b"half a file")
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     assert not any(path.exists() for path in stale)
     assert config(run)["status"] == "finished"
+
+
+def test_a_users_files_that_look_like_temporaries_are_never_deleted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    mine = {".config.json": "my settings", ".history.csv": "my,history\n",
+            ".probe.notes": "keep me", ".last.abc.safetensors": "mine too"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    assert main([*QUICK, "--out", str(out)]) == 2  # someone else's files: refused
+    assert "holds files twinmlp did not write (.config.json" in one_error_line(capsys)
+    assert main([*QUICK, "--out", str(out), "--overwrite"]) == 0  # written beside them
+    assert config(out)["status"] == "finished"
+    assert {name: (out / name).read_text() for name in mine} == mine
 
 
 @pytest.mark.parametrize("edit", ["key removed", "a list", "unknown key", "wrong type",

@@ -66,7 +66,7 @@ def ensure_folder(path: Path, what: str = "folder") -> Path:
     with fs_errors(path, f"create the {what}"):
         path.mkdir(parents=True, exist_ok=True)
     with fs_errors(path, f"write into the {what}"):
-        handle, name = tempfile.mkstemp(prefix=".probe.", dir=path)
+        handle, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}probe.", dir=path)
         os.close(handle)
         os.unlink(name)
     return path
@@ -83,11 +83,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: What every temporary file twinmlp writes begins with: distinctive, so that a later start
+#: removes only its own leftovers, never a user's ``.config.json`` or ``.probe.x``.
+TEMPORARY_PREFIX = ".twinmlp-tmp-"
+
+
 def temporary_name(path: Path) -> tuple[str, str]:
     """The prefix and suffix of :func:`atomic_write_with`'s temporary files for ``path``
     (so that a later start can recognise and remove those a killed run left)."""
     path = Path(path)
-    return f".{path.stem}.", path.suffix
+    return f"{TEMPORARY_PREFIX}{path.stem}.", path.suffix
 
 
 def atomic_write_with(path: Path, write: Callable[[Path], object]) -> None:

@@ -249,3 +249,19 @@ def floor_verdict(dtype: str, reference: str, twins: RunDifference,
     if not copies:
         raise TwinMLPError("the chaos floor needs at least one nudged copy")
     return FloorVerdict(dtype, reference, twins, tuple(copies), n_test)
+
+
+def check_floor_is_used(copies: int, dtype: str, epochs: int, batch_size: int,
+                        n_train: int, max_epochs: bool = False) -> None:
+    """Refuse ``--floor-copies K`` for a run the strict tiers judge alone (float64 within
+    :data:`tolerances.TRAJECTORY_STEPS` steps, ``epochs`` being a maximum when
+    ``max_epochs``), where no floor is measured."""
+    from twinmlp.shared.batching import batch_bounds
+    from twinmlp.shared.errors import UsageError
+
+    steps = epochs * len(batch_bounds(n_train, batch_size))
+    if dtype == "float64" and steps <= tolerances.TRAJECTORY_STEPS:
+        raise UsageError(f"--floor-copies {copies} means nothing here: this float64 run of "
+                         f"{'at most ' if max_epochs else ''}{steps} steps lies within the "
+                         f"strict tiers (<= {tolerances.TRAJECTORY_STEPS:,} steps), which "
+                         f"judge it without a floor (docs/parity.md)")

@@ -41,11 +41,11 @@ from twinmlp.checkpoint import (
     save_train_state,
 )
 from twinmlp.files import (
+    TEMPORARY_PREFIX,
     FileSystemError,
     atomic_write_text,
     ensure_folder,
     fs_errors,
-    temporary_name,
 )
 from twinmlp.plots import plot_confusion, plot_curves
 from twinmlp.shared.config import ModelConfig, TrainConfig
@@ -167,11 +167,9 @@ def is_run_config(path: Path) -> bool:
 
 
 def _is_temporary(name: str) -> bool:
-    for file in RUN_FILES:
-        prefix, suffix = temporary_name(Path(file))
-        if name.startswith(prefix) and name.endswith(suffix) and name != file:
-            return True
-    return name.startswith(".probe.")
+    """Whether ``name`` is a temporary file twinmlp wrote (an atomic write's or a
+    folder probe's): only those carry ``files.TEMPORARY_PREFIX``."""
+    return name.startswith(TEMPORARY_PREFIX)
 
 
 def remove_temporary_files(folder: Path) -> list[str]:

@@ -104,7 +104,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def check_train_options(args: argparse.Namespace) -> None:
-    """The options that argparse cannot check alone, before anything runs."""
+    """The options that argparse cannot check alone, before anything runs: values, and
+    options that cannot mean anything beside the others (refused, never ignored)."""
     if args.nproc < 1:
         raise UsageError(f"--nproc {args.nproc} is not allowed: expected an integer >= 1")
     seconds = args.checkpoint_seconds
@@ -117,6 +118,51 @@ def check_train_options(args: argparse.Namespace) -> None:
             raise UsageError(f"--seeds {','.join(map(str, args.seeds))} names seed "
                              f"{','.join(map(str, twice))} more than once: each seed is one "
                              f"run, and a repeat would be averaged in twice")
+    if args.distributed_worker:
+        check_worker_options(args)
+    if args.resume is not None:
+        return  # the run's own configuration; the other options are ignored (--help)
+    if args.backend == "numpy" and args.device != "cpu":
+        raise UsageError(f"--device {args.device} means nothing with --backend numpy: the "
+                         f"NumPy twin runs on the CPU (a torch device needs --backend torch "
+                         f"or both)")
+    if args.backend == "numpy" and args.dropout_rng == "device":
+        raise UsageError("--dropout-rng device means nothing with --backend numpy: only the "
+                         "torch twin draws masks on its device (use --dropout-rng shared, or "
+                         "--backend torch or both)")
+    if args.floor_copies is not None and args.backend != "both":
+        raise UsageError(f"--floor-copies {args.floor_copies} means nothing with --backend "
+                         f"{args.backend}: the nudged copies judge the parity of --backend "
+                         f"both")
+    if args.floor_copies and args.backend == "both" and args.dtype == "float64":
+        from twinmlp.parity import check_floor_is_used
+
+        data = load_data(args)
+        training = train_config(args, data.name)
+        check_floor_is_used(args.floor_copies, args.dtype, training.epochs,
+                            training.batch_size, len(data.y_train), max_epochs=True)
+
+
+def check_worker_options(args: argparse.Namespace) -> None:
+    """``--distributed-worker`` is one rank of a torchrun launch: refused outside one
+    (torchrun sets these variables), and beside options a rank cannot honour."""
+    import os
+
+    missing = [name for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+               if name not in os.environ]
+    if missing:
+        raise UsageError(f"--distributed-worker is the worker entry point that --nproc (or "
+                         f"torchrun) starts, and runs only inside a torchrun launch (no "
+                         f"{', '.join(missing)} in the environment): to train on N ranks, "
+                         f"use --backend torch --nproc N")
+    if args.backend != "torch":
+        raise UsageError(f"--distributed-worker trains the torch twin, not --backend "
+                         f"{args.backend}: add --backend torch")
+    for option, given in (("--nproc", args.nproc != 1), ("--seeds", bool(args.seeds)),
+                          ("--resume", args.resume is not None)):
+        if given:
+            raise UsageError(f"{option} does not combine with --distributed-worker: torchrun "
+                             f"sets the rank count, and each launch is one run")
 
 
 def run_folders(out: Path | None, backend: str, seeds: list[int] | None = None
@@ -139,14 +185,11 @@ def claim_run_folders(args: argparse.Namespace, seeds: list[int] | None = None) 
 
 
 def launch_torchrun(args: argparse.Namespace) -> int:
-    """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``)."""
+    """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``), after
+    :func:`check_launch`: an option error is one line from here, not one per rank."""
     import subprocess
 
-    if args.backend != "torch":
-        raise UsageError("--nproc with --backend both is not supported: pick numpy (ranks "
-                         "simulated in one process) or torch (one process per rank)")
-    if args.seeds:
-        raise UsageError("--nproc does not combine with --seeds")
+    check_launch(args)
     # The ranks learn their count from the process group; --nproc itself must not reach
     # torchrun's parser, which would read it as an abbreviation of --nproc-per-node.
     passed = [a for i, a in enumerate(args.argv) if not a.startswith("--nproc")
@@ -155,6 +198,34 @@ def launch_torchrun(args: argparse.Namespace) -> int:
                f"--nproc-per-node={args.nproc}", "-m", "twinmlp", *passed,
                "--distributed-worker"]
     return subprocess.run(command, check=False).returncode
+
+
+def check_launch(args: argparse.Namespace) -> None:
+    """What a single-process ``train`` checks before its first epoch, done in the
+    launching process before any rank starts: the options, the data, the model and
+    training configurations, the device (one GPU per rank) and the run folder."""
+    import torch
+
+    from twinmlp.runs import release_run_folders
+
+    if args.backend != "torch":
+        raise UsageError("--nproc with --backend both is not supported: pick numpy (ranks "
+                         "simulated in one process) or torch (one process per rank)")
+    if args.seeds:
+        raise UsageError("--nproc does not combine with --seeds")
+    data = load_data(args)
+    config = model_config(args, data)
+    train_config(args, data.name)
+    if args.device != "cpu":  # checked without a CUDA context in this process
+        if args.device != "cuda" and not args.device.startswith("cuda:"):
+            raise UsageError(f"device = {args.device!r} is not allowed: expected 'cpu', "
+                             f"'cuda' or 'cuda:N'")
+        if torch.cuda.device_count() < args.nproc:
+            raise UsageError(f"--nproc {args.nproc} on {args.device} needs one GPU per rank "
+                             f"(rank i on cuda:i): torch sees {torch.cuda.device_count()}")
+    make_twin("torch", config)  # the sizes, checked on the CPU
+    claim_run_folders(args)  # in use, or someone else's files: refused now
+    release_run_folders()  # rank 0 claims it for the run
 
 
 def run_distributed_worker(args: argparse.Namespace) -> int:

@@ -81,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
     check_options(args)
     ensure_folder(args.out, "--out folder")  # before the grid, not after
     X, y, n_classes, source = bench_data(args)
-    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = bench_devices(args)
     hidden = args.hidden or [[256]]
-    planned = bench.plan(args.backends, devices, args.batch_sizes, hidden,
+    batch_sizes = real_batch_sizes(args.batch_sizes, len(y))
+    planned = bench.plan(args.backends, devices, batch_sizes, hidden,
                          anchors=not args.no_anchors)
     info = bench.machine()
     print(bench.machine_line(info))
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if args.scaling:
         for device in devices:
             scaling += bench.scaling(args.dataset, args.data_root, args.scaling, device,
-                                     args.batch_sizes, hidden, args.scaling_epochs,
+                                     batch_sizes, hidden, args.scaling_epochs,
                                      X.shape[1], n_classes)
         print(bench.scaling_table(scaling))
     meta = {"source": source, "command": "twinmlp " + " ".join(sys.argv[1:]),
@@ -111,6 +112,26 @@ def run(args: argparse.Namespace) -> int:
     write_set(args.out, lambda folder: bench.write_outputs(results, peaks, folder, meta))
     print(f"wrote {args.out / 'bench.json'}, bench.csv and bench.png")
     return 0
+
+
+def bench_devices(args: argparse.Namespace) -> list[str]:
+    """``--devices``, else the CPU and, where torch finds one, the GPU."""
+    import torch
+
+    return args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def real_batch_sizes(requested: list[int], n_rows: int) -> list[int]:
+    """The batch sizes an epoch over ``n_rows`` really has: a larger one is one batch of
+    every row, reported (and measured once) under that size, and said so."""
+    sizes: list[int] = []
+    for size in requested:
+        if size > n_rows:
+            print(f"bench: --batch-sizes {size} is larger than the {n_rows} rows: an epoch is "
+                  f"one batch of {n_rows}, reported as batch size {n_rows}")
+        if min(size, n_rows) not in sizes:
+            sizes.append(min(size, n_rows))
+    return sizes
 
 
 def bench_data(args: argparse.Namespace) -> tuple[Any, Any, int, str]:
@@ -171,6 +192,23 @@ def check_options(args: argparse.Namespace) -> None:
     if args.repeats < 1 or args.warmup < 0:
         raise UsageError(f"--repeats {args.repeats} --warmup {args.warmup}: expected at least "
                          f"1 timed epoch and no negative warm-up")
+    named = {"--backends": args.backends, "--devices": args.devices or [],
+             "--batch-sizes": args.batch_sizes,
+             "--hidden": [",".join(map(str, widths)) for widths in args.hidden or []]}
+    for option, values in named.items():
+        twice = [str(v) for i, v in enumerate(values) if v in values[:i]]
+        if twice:
+            raise UsageError(f"{option} names {', '.join(dict.fromkeys(twice))} more than "
+                             f"once: each value is one set of cells, measured once")
+    from twinmlp import bench
+
+    devices = bench_devices(args)
+    if not args.scaling and not bench.plan(args.backends, devices, args.batch_sizes,
+                                           args.hidden or [[256]], not args.no_anchors):
+        raise UsageError(f"--backends {','.join(args.backends)} on --devices "
+                         f"{','.join(devices)}{' with --no-anchors' if args.no_anchors else ''}"
+                         f" measures nothing (the numpy twin runs on the cpu only): add cpu "
+                         f"to --devices or torch to --backends")
     if args.scaling is not None:
         if any(n < 1 for n in args.scaling) or len(set(args.scaling)) != len(args.scaling):
             raise UsageError(f"--scaling {','.join(map(str, args.scaling))} is not allowed: "

@@ -34,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from twinmlp.training import load_data
     from twinmlp.twins import backend_device
 
+    if args.backend == "numpy" and args.device != "cpu":
+        raise UsageError(f"--device {args.device} means nothing with --backend numpy: the "
+                         f"NumPy twin runs on the CPU (add --backend torch to use a torch "
+                         f"device)")
+    point_at_the_checkpoint(args.checkpoint)
     checkpoint = load_checkpoint(args.checkpoint)
     meta = checkpoint.meta
     data = load_data(args, name=meta["dataset"])
@@ -58,3 +63,34 @@ def run(args: argparse.Namespace) -> int:
         line += f", identical predictions to the training run {100 * agreement:.2f} %"
     print(line)
     return 0
+
+
+def point_at_the_checkpoint(path: Path) -> None:
+    """A folder without ``model.safetensors`` that holds run folders (``--backend both``,
+    ``--seeds``) or an unfinished run: refuse it naming the paths to evaluate instead."""
+    import json
+
+    from twinmlp.checkpoint import FILENAME, LAST
+    from twinmlp.shared.errors import UsageError
+
+    if not path.is_dir() or (path / FILENAME).exists():
+        return
+    missing = f"no checkpoint at {path / FILENAME}"
+    seeds = sorted((p for p in path.glob("seed*") if p.is_dir() and p.name[4:].isdigit()),
+                   key=lambda p: int(p.name[4:]))
+    halves = [path / b for b in ("numpy", "torch") if (path / b).is_dir()]
+    if seeds or halves:
+        leaves = [leaf / b for leaf in (seeds or halves)
+                  for b in (("numpy", "torch") if (leaf / "numpy").is_dir() else ("",))]
+        kind = "one run folder per seed (--seeds)" if seeds else (
+            "one run folder per backend (--backend both)")
+        names = ", ".join(map(str, leaves[:4])) + (", …" if len(leaves) > 4 else "")
+        raise UsageError(f"{missing}: {path} holds {kind}; evaluate one of them: {names}")
+    if (path / LAST).exists():
+        try:
+            status = f" (status: {json.loads((path / 'config.json').read_text())['status']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            status = ""
+        raise UsageError(f"{missing}: the run in {path} has not finished{status}; finish it "
+                         f"with twinmlp train --resume {path}, or evaluate its last epoch "
+                         f"checkpoint: twinmlp evaluate {path / LAST}")
