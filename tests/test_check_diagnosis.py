@@ -126,3 +126,56 @@ def test_a_difference_only_in_float32_is_named_so(tmp_path: Path) -> None:
     assert first is not None and (first.quantity, first.dtype) == ("P", "float32")
     assert all(r.verdict in ("ok", "skipped") for r in report.rows if r.dtype == "float64")
     assert report.diagnosis is not None and report.diagnosis.name == "float32-only"
+
+
+# --- found in review: student mistakes in other forms than the table's ---
+
+def test_a_one_sided_clip_of_the_log_is_a_convention_and_passes_once_declared(
+        tmp_path: Path) -> None:
+    # log(clip(P, 1e-7, 1)) was called "a learning-rate mismatch … for every loss"
+    path = planted(tmp_path, "log-floor")
+    report = quick(path)
+    assert report.diagnosis is not None
+    assert (report.diagnosis.name, report.diagnosis.kind) == ("log-clip", "convention")
+    assert "--log-eps 1e-07 --log-form floor" in report.diagnosis.cause
+    assert quick(path, conventions=_conventions("train", 1e-7, "floor")).status == "pass"
+
+
+def test_log_of_softmax_is_named_not_taken_for_a_clipped_log(tmp_path: Path) -> None:
+    # an infinite loss was said to "equal log(P + ε) with ε = 1e-15 to rounding"
+    report = quick(planted(tmp_path, "log-of-softmax"))
+    assert report.first_failure().quantity == "loss (large logits)"
+    assert report.diagnosis is not None and report.diagnosis.name == "log-of-softmax"
+    assert "log-softmax" in report.diagnosis.cause
+
+
+def test_a_loss_off_by_a_factor_is_not_called_a_learning_rate_mismatch(
+        tmp_path: Path) -> None:
+    report = quick(planted(tmp_path, "loss-halved"))
+    assert report.first_failure().quantity == "loss"
+    assert report.diagnosis is not None and report.diagnosis.kind == "unknown"
+    assert "learning rate" not in report.diagnosis.line()
+
+
+def test_square_weights_not_transposed_in_backward_are_named(tmp_path: Path) -> None:
+    report = quick(planted(tmp_path, "transposed-backward"), layers=(64, 32, 32, 10))
+    assert report.exit_code == 1
+    assert report.diagnosis is not None and report.diagnosis.name == "transposed-weights"
+    assert "G @ W instead of G @ Wᵀ" in report.diagnosis.cause
+
+
+def test_a_float32_slope_in_a_float64_backward_is_named(tmp_path: Path) -> None:
+    # torch.where(Z > 0, 1.0, alpha) makes a float32 tensor: it was called "slope
+    # 0.009999999776 there, the forward 0.01", true but not telling why
+    report = quick(planted(tmp_path, "float32-slope"))
+    assert report.diagnosis is not None and report.diagnosis.name == "float32-in-float64"
+    assert "rounded to float32" in report.diagnosis.cause
+
+
+def test_an_unknown_difference_says_no_known_signature_once(tmp_path: Path) -> None:
+    path = planted(tmp_path, "")
+    path.write_text(path.read_text().replace("G = self.__dict__[f\"A{self.L}\"] - Y",
+                                             "G = self.__dict__[f\"A{self.L}\"] ** 2 - Y"))
+    line = quick(path).diagnosis.line()
+    assert line.count("no known signature") == 1 and line.startswith(
+        "no known signature matches (worst entry")

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from twinmlp.conformance.settings import CheckSettings, Conventions
+from twinmlp.conformance.settings import LOG_FORMS, CheckSettings, Conventions
 from twinmlp.conformance.targets import BUILTIN_NAMES, RULE
 from twinmlp.shared.config import ACTIVATION_NAMES, DTYPE_NAMES
 from twinmlp.shared.data import DATASET_NAMES
@@ -60,8 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "batch size")
     parser.add_argument("--log-eps", type=float, default=None,
                         help="convention: the loss clips its log at ε (see --log-form)")
-    parser.add_argument("--log-form", choices=("clip", "add"), default="clip",
-                        help="convention with --log-eps: log(clip(P, ε, 1−ε)) or log(P + ε)")
+    parser.add_argument("--log-form", choices=tuple(LOG_FORMS), default="clip",
+                        help="convention with --log-eps: log(clip(P, ε, 1−ε)), log(P + ε) "
+                             "or log(max(P, ε))")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds each target may run (default 120)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
