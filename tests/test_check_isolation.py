@@ -128,3 +128,24 @@ def test_help_says_how_a_target_is_found(capsys: pytest.CaptureFixture[str]) -> 
     assert "else a function make_model" in text
     assert "f(layer_sizes), f(*layer_sizes) and f() in that order" in text
     assert "0 agrees, 1 differs" in text
+
+
+def test_a_target_that_floods_its_output_does_not_fill_the_checkers_memory(
+        tmp_path: Path) -> None:
+    # the whole output used to be captured: a submission printing in a loop could exhaust
+    # the memory of the checker, and with it the batch
+    import resource
+
+    from twinmlp.conformance.isolation import check_in_subprocess
+    from twinmlp.conformance.settings import CheckSettings
+
+    flood = ("import os, sys\n_line = b'x' * ((1 << 20) - 1) + b'\\n'\nfor _ in range(256):\n"
+             "    os.write(1, _line)\n    os.write(2, _line)\nsys.stderr.write('last words\\n')\n"
+             "sys.stderr.flush()\nos._exit(5)\n")
+    path = write(tmp_path, "flood.py", flood)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    report = check_in_subprocess(CheckSettings(str(path), timeout=120))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert report.exit_code == 2 and "exit code 5" in report.error
+    assert report.error.endswith("(last words)")
+    assert grown < 64 * 1024, f"the checker grew by {grown} KiB"
