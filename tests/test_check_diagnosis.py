@@ -179,3 +179,23 @@ def test_an_unknown_difference_says_no_known_signature_once(tmp_path: Path) -> N
     line = quick(path).diagnosis.line()
     assert line.count("no known signature") == 1 and line.startswith(
         "no known signature matches (worst entry")
+
+
+def test_a_backward_that_returns_its_gradients_without_applying_them_is_told_so(
+        tmp_path: Path) -> None:
+    path = planted(tmp_path, "")
+    text = path.read_text()
+    old = ("            setattr(self, f\"W{l}\", W - sign * lr * dW)\n"
+           "            if MISTAKE != \"biases-not-updated\":\n"
+           "                setattr(self, f\"b{l}\", b - sign * lr * db)\n")
+    assert old in text
+    path.write_text(text.replace(old, "            grads[f\"W{l}\"], grads[f\"b{l}\"] = dW, db\n"
+                                      "        return grads\n").replace(
+        "        for l in range(self.L, 0, -1):\n            A_prev",
+        "        grads = {}\n        for l in range(self.L, 0, -1):\n            A_prev"))
+    report = quick(path)
+    assert report.diagnosis is not None and report.diagnosis.name == "no-update"
+    assert "returned but not applied" in report.diagnosis.cause
+    assert ("the update did not change any parameter; backward(X, y) returns a dict: the "
+            "check reads the step from the parameters, so backward must apply it in place"
+            ) in report.notes

@@ -149,3 +149,16 @@ def test_a_target_that_floods_its_output_does_not_fill_the_checkers_memory(
     assert report.exit_code == 2 and "exit code 5" in report.error
     assert report.error.endswith("(last words)")
     assert grown < 64 * 1024, f"the checker grew by {grown} KiB"
+
+
+def test_help_says_a_batch_exits_with_the_worst_code(capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "several targets exit with the worst of their codes" in text
+    assert "--lr LR learning rate of the step (default 0.01)" in text
+    with pytest.raises(SystemExit):
+        main(["exercise", "--help"])
+    text = capsys.readouterr().out
+    assert "twinmlp check my_mlp/mlp.py" in text and "twinmlp train" not in text

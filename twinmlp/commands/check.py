@@ -23,7 +23,8 @@ target's own dtype at the float32 tiers; and central differences of its own grad
 {RULE.replace("``", "")}
 
 Each target runs in its own process with a time limit. Exit codes: 0 agrees, 1 differs
-(NaN outputs included), 2 could not be checked. check executes the code it is given, as
+(NaN outputs included), 2 could not be checked; several targets exit with the worst of
+their codes (one line each). check executes the code it is given, as
 pytest does: grade untrusted submissions in a container (docs/check.md)."""
 EXAMPLES = """\
 examples:
@@ -45,11 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="layer sizes, e.g. 64,32,10 (default: inputs,32,classes)")
     parser.add_argument("--activation", choices=ACTIVATION_NAMES, default=None,
                         help="hidden activation (default leaky_relu; relu for sklearn)")
-    parser.add_argument("--alpha", type=float, default=0.01, help="leaky-ReLU slope")
-    parser.add_argument("--lr", type=float, default=0.01, help="learning rate of the step")
+    parser.add_argument("--alpha", type=float, default=0.01, help="leaky-ReLU slope (default 0.01)")
+    parser.add_argument("--lr", type=float, default=0.01,
+                        help="learning rate of the step (default 0.01)")
     parser.add_argument("--weight-decay", type=float, default=0.1,
-                        help="L2 coefficient λ; the term is λ/(2N)·ΣW² (MATH.md §6)")
-    parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits")
+                        help="L2 coefficient λ, the term λ/(2N)·ΣW² (MATH.md §6); default "
+                             "0.1, 0 skips the L2 rows")
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
+                        help="default digits, split and scaled as the course notebook did")
     parser.add_argument("--dtype", choices=DTYPE_NAMES, default=None,
                         help="the target's dtype for the float32 tiers (default: its own)")
     parser.add_argument("--layout", choices=("in-out", "out-in"), default="in-out",

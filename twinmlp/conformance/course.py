@@ -47,6 +47,8 @@ class CourseAdapter(Adapter):
         #: the dtype the target computes in when left alone (a built-in may set it)
         self.native = self.dtype = self._current_dtype()
         self._loaded: dict[str, np.ndarray] = {}
+        #: what ``backward`` returns, where it returns something (said when nothing moved)
+        self.returned = ""
         self._find_methods()
 
     # --- parameters ---
@@ -221,4 +223,6 @@ class CourseAdapter(Adapter):
         user_call("forward(X)", self.model.forward, inputs)
         args = (inputs, self._labels(y, form)) + ((lr,) if self.rate_argument else ())
         call = "backward(X, y, lr)" if self.rate_argument else "backward(X, y)"
-        user_call(call, self.model.backward, *args)
+        returned = user_call(call, self.model.backward, *args)
+        if returned is not None:
+            self.returned = f"{call} returns a {type(returned).__name__}"
