@@ -199,3 +199,15 @@ def test_a_backward_that_returns_its_gradients_without_applying_them_is_told_so(
     assert ("the update did not change any parameter; backward(X, y) returns a dict: the "
             "check reads the step from the parameters, so backward must apply it in place"
             ) in report.notes
+
+
+def test_float64_values_right_only_to_float32_precision_are_named(tmp_path: Path) -> None:
+    path = planted(tmp_path, "")
+    old = "        return e / e.sum(axis=1, keepdims=True)\n"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(
+        old, "        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)\n"))
+    report = quick(path)
+    assert report.first_failure().quantity == "P"
+    assert report.diagnosis is not None and report.diagnosis.name == "float32-in-float64"
+    assert "only to about float32 precision" in report.diagnosis.cause
