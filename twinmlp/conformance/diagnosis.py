@@ -26,7 +26,7 @@ SLOPES = (0.0, 0.001, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 #: Where a float32 value comes from in a float64 torch computation.
 FLOAT32_HINT = ("in torch, torch.where(Z > 0, 1.0, alpha), (Z > 0).float() and "
                 "torch.tensor(0.01) are float32: make them in Z's dtype, e.g. "
-                "(Z > 0).to(Z.dtype)")
+                "torch.where(Z > 0, torch.ones_like(Z), torch.full_like(Z, alpha))")
 
 
 def diagnose(problem: ref.Problem, evidence: Evidence | None, conventions: Conventions,
