@@ -18,6 +18,7 @@ SIGNATURES = {
     "mean-twice": ("mean-twice", "mistake", "leaky_relu"),
     "l2-missing": ("l2-missing", "mistake", "leaky_relu"),
     "l2-doubled": ("l2-doubled", "mistake", "leaky_relu"),
+    "l2-not-normalised": ("l2-not-normalised", "mistake", "leaky_relu"),
     "l2-by-batch": ("l2-by-batch", "convention", "leaky_relu"),
     "biases-decayed": ("biases-decayed", "mistake", "leaky_relu"),
     "leaky-slope": ("leaky-slope", "mistake", "leaky_relu"),

@@ -91,6 +91,8 @@ class MLP:
             decay = 2 * decay
         if MISTAKE == "l2-missing":
             decay = 0.0
+        if MISTAKE == "l2-not-normalised":
+            decay = self.weight_decay
         lr = 0.003 if MISTAKE == "learning-rate-mismatch" else self.learning_rate
         sign = -1 if MISTAKE == "gradient-ascent" else 1
         for l in range(self.L, 0, -1):

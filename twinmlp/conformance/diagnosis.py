@@ -261,6 +261,11 @@ def l2_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSetti
                          f"training-set size N = {N}; pass --l2-by batch to compare against "
                          "that convention, or give the class a training-set-size attribute",
                          say)
+    if close(ratio, N):
+        return Diagnosis("mistake", "l2-not-normalised",
+                         f"the L2 gradient is λ·W, not divided by the training-set size: "
+                         f"MATH.md §6's term λ/(2N)·‖W‖² has the gradient λ/N·W, N = {N}",
+                         say)
     return Diagnosis("mistake", "l2-coefficient",
                      f"the L2 coefficient is {ratio:.6g} × λ/N", say)
 
