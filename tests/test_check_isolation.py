@@ -162,3 +162,31 @@ def test_help_says_a_batch_exits_with_the_worst_code(capsys: pytest.CaptureFixtu
         main(["exercise", "--help"])
     text = capsys.readouterr().out
     assert "twinmlp check my_mlp/mlp.py" in text and "twinmlp train" not in text
+
+
+def test_processes_a_target_starts_end_with_it(tmp_path: Path) -> None:
+    # a submission that starts a process and hangs: the time-out used to kill only the
+    # worker, leaving its child running
+    import os
+    import time
+
+    from twinmlp.conformance.isolation import check_in_subprocess
+    from twinmlp.conformance.settings import CheckSettings
+
+    pid_file = tmp_path / "pid"
+    code = ("import subprocess, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "while True:\n    pass\n")
+    report = check_in_subprocess(CheckSettings(str(write(tmp_path, "spawns.py", code)),
+                                               timeout=20))
+    assert report.exit_code == 2 and report.error.startswith("timed out after 20 s")
+    pid = int(pid_file.read_text())
+    for _ in range(100):  # reaped by init: gone, or a zombie for a moment
+        status = Path(f"/proc/{pid}/status")
+        if not status.exists() or "State:\tZ" in status.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)  # the test's own grandchild: do not leave it behind
+        raise AssertionError(f"process {pid} started by the target is still running")

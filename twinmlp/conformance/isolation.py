@@ -43,17 +43,18 @@ def check_in_subprocess(settings: CheckSettings) -> Report:
                    str(answer)]
         # the target's output is not kept: stdout is dropped and only the end of stderr
         # is read, so a target that prints without end cannot fill the checker's memory
+        # in a session of its own, so that processes the target starts end with it
         with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=child_environment()) as child:
+                              stdin=subprocess.DEVNULL, env=child_environment(),
+                              start_new_session=True) as child:
             tail = StderrTail(child.stderr)
             try:
                 returncode = child.wait(timeout=settings.timeout)
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
                 return failed(settings, f"timed out after {settings.timeout:g} s (--timeout): "
                                         "an endless loop, or a target slower than the limit")
-            finally:
+            finally:  # a time-out, Ctrl-C, or processes the target left behind
+                end_process_group(child)
                 tail.stop()
         if answer.is_file():
             try:
@@ -69,6 +70,15 @@ def check_in_subprocess(settings: CheckSettings) -> Report:
         return failed(settings, f"the target ended the process with exit code "
                                 f"{returncode} before the check finished (os._exit, a "
                                 f"crash or memory exhaustion?){why}")
+
+
+def end_process_group(child: subprocess.Popen) -> None:
+    """Kill what is left of ``child``'s process group (it leads it) and reap ``child``."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is empty: the child ended and started nothing that outlived it
+    child.wait()
 
 
 class StderrTail:
