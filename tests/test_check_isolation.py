@@ -190,3 +190,11 @@ def test_processes_a_target_starts_end_with_it(tmp_path: Path) -> None:
     else:
         os.kill(pid, 9)  # the test's own grandchild: do not leave it behind
         raise AssertionError(f"process {pid} started by the target is still running")
+
+
+def test_a_batch_of_passing_and_differing_targets_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, wrong = planted(tmp_path, ""), planted(tmp_path, "sum-instead-of-mean")
+    assert main(["check", str(good), str(wrong), "--dtype", "float64"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["PASS", "FAIL (exit 1)"]
