@@ -3,6 +3,7 @@ check says forward is not written (exit 2); filled in correctly, it passes."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def test_exercise_writes_the_skeleton_and_refuses_to_overwrite(
     assert main(["exercise", backend, str(folder)]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "mlp.py", "train.py"]
     assert f"twinmlp check {folder}/mlp.py" in (folder / "README.md").read_text()
+    math = re.search(r"`MATH\.md`,\s+`([^`]+)`", (folder / "README.md").read_text())
+    assert math is not None and Path(math.group(1)).read_text().startswith("# The mathem")
     assert (folder / "mlp.py").read_text().count("# TODO") == 2
     assert main(["exercise", backend, str(folder)]) == 2
     assert "pass --force" in capsys.readouterr().err

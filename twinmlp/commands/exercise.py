@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         targets[name].write_text((templates / args.backend / name).read_text())
+    math = resources.files("twinmlp.shared") / "MATH.md"  # where it is installed
     readme = (templates / "README.md").read_text().replace("FOLDER", str(folder))
+    readme = readme.replace("MATH_PATH", str(math))
     targets["README.md"].write_text(readme)
     print(f"wrote {', '.join(str(p) for p in targets.values())}")
     print(f"fill in the TODOs of {targets['mlp.py']}, then: twinmlp check {targets['mlp.py']}")
