@@ -212,3 +212,19 @@ def test_float64_values_right_only_to_float32_precision_are_named(tmp_path: Path
     assert report.first_failure().quantity == "P"
     assert report.diagnosis is not None and report.diagnosis.name == "float32-in-float64"
     assert "only to about float32 precision" in report.diagnosis.cause
+
+
+@pytest.mark.parametrize("theirs", ["relu", "tanh"])
+def test_another_activation_than_asked_is_named_with_the_option(theirs: str,
+                                                                tmp_path: Path) -> None:
+    # a ReLU class checked with the default leaky_relu was told "the leaky-ReLU slope: your
+    # forward uses 0"; a tanh class got no diagnosis at all
+    path = planted(tmp_path, "", "tanh" if theirs == "tanh" else "leaky_relu")
+    if theirs == "relu":
+        path.write_text(path.read_text().replace("self.alpha = alpha", "self.alpha = 0.0"))
+    report = quick(path)
+    assert report.diagnosis is not None
+    assert (report.diagnosis.kind, report.diagnosis.name) == ("convention",
+                                                              "activation-mismatch")
+    assert f"pass --activation {theirs}" in report.diagnosis.cause
+    assert quick(path, activation=theirs).status == "pass"

@@ -10,6 +10,7 @@ named as conventions, never as bugs. No match: say so, with the worst entry.
 from __future__ import annotations
 
 import numpy as np
+from twinmlp.numpy_impl.functional import ACTIVATIONS
 
 from twinmlp import tolerances
 from twinmlp.conformance import mutants
@@ -332,8 +333,24 @@ def forward_signatures(problem: ref.Problem, evidence: Evidence, settings: Check
         for slope in SLOPES:
             A, _ = mutants.forward(params, X, "leaky_relu", slope)
             if slope != config.alpha and fits(evidence.user, {"P": A[-1]}):
+                if slope == 0.0:
+                    return activation_mismatch("relu", config.activation)
                 return Diagnosis("mistake", "leaky-slope",
                                  f"the leaky-ReLU slope: your forward uses {slope:g}, "
-                                 f"--alpha is {config.alpha:g}",
+                                 f"--alpha is {config.alpha:g} (if {slope:g} is your "
+                                 f"network's slope, pass --alpha {slope:g})",
                                  "your P equals the reference's with that slope to rounding")
+    for activation in ACTIVATIONS:
+        A, _ = mutants.forward(params, X, activation, config.alpha)
+        if activation != config.activation and fits(evidence.user, {"P": A[-1]}):
+            return activation_mismatch(activation, config.activation)
     return None
+
+
+def activation_mismatch(theirs: str, asked: str) -> Diagnosis:
+    """The target computes another hidden activation than ``--activation``."""
+    return Diagnosis("convention", "activation-mismatch",
+                     f"your forward computes {theirs}, and the check was asked for {asked} "
+                     f"(--activation; leaky_relu by default): if {theirs} is your network's "
+                     f"activation, pass --activation {theirs}",
+                     f"your P equals the reference's with {theirs} to rounding")
