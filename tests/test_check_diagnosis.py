@@ -228,3 +228,15 @@ def test_another_activation_than_asked_is_named_with_the_option(theirs: str,
                                                               "activation-mismatch")
     assert f"pass --activation {theirs}" in report.diagnosis.cause
     assert quick(path, activation=theirs).status == "pass"
+
+
+@pytest.mark.parametrize("returned", ["z", "np.log(a)"])
+def test_a_forward_that_returns_logits_is_named(returned: str, tmp_path: Path) -> None:
+    path = planted(tmp_path, "")
+    old = "        return a\n"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, f"        return {returned}\n"))
+    report = quick(path)
+    assert report.first_failure().quantity == "P"
+    assert report.diagnosis is not None
+    assert report.diagnosis.name == "forward-returns-logits"

@@ -323,6 +323,17 @@ def large_logit_signatures(problem: ref.Problem, evidence: Evidence,
 def forward_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSettings
                        ) -> Diagnosis | None:
     config, params, X = problem.config, evidence.params, evidence.X
+    user = evidence.user["P"]
+    if np.isfinite(user).all():
+        _, Z = ref.forward(problem, params, X)
+        for returned, predicted in (("the logits Z_L", Z[-1]),
+                                    ("log-probabilities", np.log(evidence.reference["P"]))):
+            if fits({"P": user}, {"P": predicted}):
+                return Diagnosis("mistake", "forward-returns-logits",
+                                 f"forward(X) returns {returned}, not the probabilities: "
+                                 "the check expects P = softmax(Z_L) (MATH.md §1, §2)",
+                                 f"your forward's output equals the reference's {returned} "
+                                 "to rounding")
     if any(v.ndim == 2 and v.shape[0] == v.shape[1] for v in params.values()):
         A, _ = mutants.forward(params, X, config.activation, config.alpha, transposed=True)
         if fits(evidence.user, {"P": A[-1]}):
