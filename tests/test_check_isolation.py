@@ -198,3 +198,9 @@ def test_a_batch_of_passing_and_differing_targets_exits_1(
     assert main(["check", str(good), str(wrong), "--dtype", "float64"]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(": ")[1] for line in lines] == ["PASS", "FAIL (exit 1)"]
+
+
+def test_a_folder_as_target_says_to_pass_its_files(tmp_path: Path) -> None:
+    report = quick(tmp_path)
+    assert report.exit_code == 2
+    assert report.error == f"{tmp_path} is a folder: pass its files, e.g. {tmp_path / '*.py'}"
