@@ -204,3 +204,16 @@ def test_a_folder_as_target_says_to_pass_its_files(tmp_path: Path) -> None:
     report = quick(tmp_path)
     assert report.exit_code == 2
     assert report.error == f"{tmp_path} is a folder: pass its files, e.g. {tmp_path / '*.py'}"
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_checking(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # it used to end a whole batch in a FileNotFoundError traceback, after the checks
+    absent = tmp_path / "no" / "report.json"
+    assert main(["check", "numpy-twin", "--json", str(absent)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (f"twinmlp: error: --json {absent}: no folder "
+                                    f"{absent.parent}")
+    assert main(["check", "numpy-twin", "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--json {tmp_path}: is a folder")

@@ -95,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
     from twinmlp.conformance.isolation import check_in_subprocess
     from twinmlp.conformance.report import one_line, render
 
+    if args.json is not None:  # refused before a batch runs, not after
+        where = args.json.parent
+        if args.json.is_dir() or not where.is_dir():
+            raise TwinMLPError(f"--json {args.json}: " + ("is a folder" if args.json.is_dir()
+                                                         else f"no folder {where}"))
     reports = []
     for target in args.targets:
         report = check_in_subprocess(settings_for(args, target))
@@ -102,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
         print(render(report) if len(args.targets) == 1 else one_line(report), flush=True)
     if args.json is not None:
         payload = [r.to_dict() for r in reports]
-        args.json.write_text(json.dumps(payload[0] if len(payload) == 1 else payload,
-                                        indent=2) + "\n")
+        try:
+            args.json.write_text(json.dumps(payload[0] if len(payload) == 1 else payload,
+                                            indent=2) + "\n")
+        except OSError as error:
+            raise TwinMLPError(f"--json {args.json}: cannot write it ({error.strerror})"
+                               ) from None
     return max(r.exit_code for r in reports)
 
 
