@@ -217,3 +217,15 @@ def test_a_json_path_that_cannot_be_written_is_refused_before_checking(
                                     f"{absent.parent}")
     assert main(["check", "numpy-twin", "--json", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().endswith(f"--json {tmp_path}: is a folder")
+
+
+def test_a_model_without_w1_attributes_is_pointed_at_the_explicit_protocol(
+        tmp_path: Path) -> None:
+    layered = (COURSE_HEAD + "    def __init__(self, sizes):\n"
+               "        self.layers = [np.zeros((a, b)) for a, b in zip(sizes, sizes[1:])]\n"
+               "    def forward(self, X):\n        return X\n"
+               "    def backward(self, X, y):\n        pass\n")
+    report = quick(write(tmp_path, "layered.py", layered))
+    assert report.exit_code == 2
+    assert report.error.startswith("the model has no attribute W1: a course-style model")
+    assert "get_params() and set_params()" in report.error

@@ -57,8 +57,11 @@ class CourseAdapter(Adapter):
         """The target's own parameter objects by name."""
         missing = [n for n in self.names if not hasattr(self.model, n)]
         if missing:
-            raise CannotCheckError(f"the model has no attribute {missing[0]}: a course-style model "
-                              f"keeps {', '.join(self.names)} as attributes")
+            raise CannotCheckError(
+                f"the model has no attribute {missing[0]}: a course-style model keeps "
+                f"{', '.join(self.names)} as attributes; a model that keeps them elsewhere "
+                "(a list of layers) can give get_params() and set_params() instead "
+                "(docs/check.md, explicit protocol)")
         return {name: getattr(self.model, name) for name in self.names}
 
     def _store(self, name: str, value: Any) -> None:
