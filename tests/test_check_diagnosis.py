@@ -16,6 +16,7 @@ from twinmlp.conformance import mutants
 SIGNATURES = {
     "sum-instead-of-mean": ("sum-instead-of-mean", "mistake", "leaky_relu"),
     "mean-twice": ("mean-twice", "mistake", "leaky_relu"),
+    "mean-over-classes": ("mean-over-classes", "mistake", "leaky_relu"),
     "l2-missing": ("l2-missing", "mistake", "leaky_relu"),
     "l2-doubled": ("l2-doubled", "mistake", "leaky_relu"),
     "l2-not-normalised": ("l2-not-normalised", "mistake", "leaky_relu"),

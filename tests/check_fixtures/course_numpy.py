@@ -83,6 +83,8 @@ class MLP:
             G = G / n
         if MISTAKE == "mean-twice":
             G = G / n
+        if MISTAKE == "mean-over-classes":
+            G = G / k
         N = self.n_train or n
         if MISTAKE == "l2-by-batch":
             N = n

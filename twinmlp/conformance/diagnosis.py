@@ -135,6 +135,13 @@ def factor_signature(evidence: Evidence, what: str, moves: bool = True
                          say)
     if not moves:
         return None
+    last = f"b{len(evidence.reference) // 2}"
+    k = evidence.reference[last].size if last in evidence.reference else 0
+    if k > 1 and close(c, 1 / k):
+        return Diagnosis("mistake", "mean-over-classes",
+                         f"a mean over the classes too: every {what} is divided by n·k, "
+                         f"k = {k} classes, instead of by the batch size n (G = (P − Y)/n, "
+                         "MATH.md §5)", say)
     if close(c, -1.0):
         return Diagnosis("mistake", "gradient-ascent",
                          "the gradient's sign: the update adds the gradient (ascent) instead "
@@ -145,9 +152,9 @@ def factor_signature(evidence: Evidence, what: str, moves: bool = True
                          "returned but not applied, a copy updated, or new arrays not "
                          "stored)", say)
     return Diagnosis("mistake", "learning-rate-mismatch",
-                     f"a learning-rate mismatch: the update moves {c:.6g} × the step the "
-                     f"learning rate asks for (a rate not read from the attribute set, or "
-                     f"scaled again)", say)
+                     f"a learning-rate mismatch, or a gradient scaled by a constant: the "
+                     f"update moves {c:.6g} × the step the learning rate asks for (a rate "
+                     f"not read from the attribute set, or scaled again)", say)
 
 
 def gradient_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSettings
