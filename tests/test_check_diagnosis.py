@@ -241,3 +241,19 @@ def test_a_forward_that_returns_logits_is_named(returned: str, tmp_path: Path) -
     assert report.first_failure().quantity == "P"
     assert report.diagnosis is not None
     assert report.diagnosis.name == "forward-returns-logits"
+
+
+def test_a_loss_with_its_l2_term_is_compared_without_it(tmp_path: Path) -> None:
+    # the loss row used the class's own weight decay, whatever its constructor set
+    path = planted(tmp_path, "")
+    text = path.read_text()
+    old = "        return -np.mean(log_p[np.arange(len(y)), y])\n"
+    assert old in text and "weight_decay=0.0" in text
+    l2 = ("        N = self.n_train or len(y)\n"
+          "        l2 = sum((getattr(self, f'W{l}') ** 2).sum() for l in range(1, self.L + 1))\n"
+          "        return -np.mean(log_p[np.arange(len(y)), y]) + "
+          "self.weight_decay / (2 * N) * l2\n")
+    path.write_text(text.replace(old, l2).replace("weight_decay=0.0", "weight_decay=0.5"))
+    report = quick(path)
+    assert report.status == "pass", [r for r in report.rows if r.failed]
+    assert [r.verdict for r in report.rows if r.quantity.startswith("loss")] == ["ok", "ok"]

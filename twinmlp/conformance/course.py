@@ -166,6 +166,8 @@ class CourseAdapter(Adapter):
         return found
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float | None:
+        if self.decay_name:  # compared without L2: a loss that adds the term adds 0
+            setattr(self.model, self.decay_name, 0.0)
         for name in LOSS_METHOD_NAMES:
             method = getattr(self.model, name, None)
             if callable(method):
