@@ -75,7 +75,10 @@ def check_in_subprocess(settings: CheckSettings) -> Report:
 def end_process_group(child: subprocess.Popen) -> None:
     """Kill what is left of ``child``'s process group (it leads it) and reap ``child``."""
     try:
-        os.killpg(child.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(child.pid, signal.SIGKILL)
+        else:  # Windows: no process groups of this kind
+            child.kill()
     except (ProcessLookupError, PermissionError):
         pass  # the group is empty: the child ended and started nothing that outlived it
     child.wait()
