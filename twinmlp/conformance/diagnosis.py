@@ -141,7 +141,8 @@ def factor_signature(evidence: Evidence, what: str, moves: bool = True
         return Diagnosis("mistake", "mean-over-classes",
                          f"a mean over the classes too: every {what} is divided by n·k, "
                          f"k = {k} classes, instead of by the batch size n (G = (P − Y)/n, "
-                         "MATH.md §5)", say)
+                         "MATH.md §5); unless your backward ignores the learning-rate "
+                         f"attribute and uses a rate {c:.6g} × the one set", say)
     if close(c, -1.0):
         return Diagnosis("mistake", "gradient-ascent",
                          "the gradient's sign: the update adds the gradient (ascent) instead "
