@@ -128,3 +128,104 @@ def test_help_says_how_a_target_is_found(capsys: pytest.CaptureFixture[str]) -> 
     assert "else a function make_model" in text
     assert "f(layer_sizes), f(*layer_sizes) and f() in that order" in text
     assert "0 agrees, 1 differs" in text
+
+
+def test_a_target_that_floods_its_output_does_not_fill_the_checkers_memory(
+        tmp_path: Path) -> None:
+    # the whole output used to be captured: a submission printing in a loop could exhaust
+    # the memory of the checker, and with it the batch
+    import resource
+
+    from twinmlp.conformance.isolation import check_in_subprocess
+    from twinmlp.conformance.settings import CheckSettings
+
+    flood = ("import os, sys\n_line = b'x' * ((1 << 20) - 1) + b'\\n'\nfor _ in range(256):\n"
+             "    os.write(1, _line)\n    os.write(2, _line)\nsys.stderr.write('last words\\n')\n"
+             "sys.stderr.flush()\nos._exit(5)\n")
+    path = write(tmp_path, "flood.py", flood)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    report = check_in_subprocess(CheckSettings(str(path), timeout=120))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert report.exit_code == 2 and "exit code 5" in report.error
+    assert report.error.endswith("(last words)")
+    assert grown < 64 * 1024, f"the checker grew by {grown} KiB"
+
+
+def test_help_says_a_batch_exits_with_the_worst_code(capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "several targets exit with the worst of their codes" in text
+    assert "--lr LR learning rate of the step (default 0.01)" in text
+    with pytest.raises(SystemExit):
+        main(["exercise", "--help"])
+    text = capsys.readouterr().out
+    assert "twinmlp check my_mlp/mlp.py" in text and "twinmlp train" not in text
+
+
+def test_processes_a_target_starts_end_with_it(tmp_path: Path) -> None:
+    # a submission that starts a process and hangs: the time-out used to kill only the
+    # worker, leaving its child running
+    import os
+    import time
+
+    from twinmlp.conformance.isolation import check_in_subprocess
+    from twinmlp.conformance.settings import CheckSettings
+
+    pid_file = tmp_path / "pid"
+    code = ("import subprocess, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "while True:\n    pass\n")
+    report = check_in_subprocess(CheckSettings(str(write(tmp_path, "spawns.py", code)),
+                                               timeout=20))
+    assert report.exit_code == 2 and report.error.startswith("timed out after 20 s")
+    pid = int(pid_file.read_text())
+    for _ in range(100):  # reaped by init: gone, or a zombie for a moment
+        status = Path(f"/proc/{pid}/status")
+        if not status.exists() or "State:\tZ" in status.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)  # the test's own grandchild: do not leave it behind
+        raise AssertionError(f"process {pid} started by the target is still running")
+
+
+def test_a_batch_of_passing_and_differing_targets_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, wrong = planted(tmp_path, ""), planted(tmp_path, "sum-instead-of-mean")
+    assert main(["check", str(good), str(wrong), "--dtype", "float64"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["PASS", "FAIL (exit 1)"]
+
+
+def test_a_folder_as_target_says_to_pass_its_files(tmp_path: Path) -> None:
+    report = quick(tmp_path)
+    assert report.exit_code == 2
+    assert report.error == f"{tmp_path} is a folder: pass its files, e.g. {tmp_path / '*.py'}"
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_checking(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # it used to end a whole batch in a FileNotFoundError traceback, after the checks
+    absent = tmp_path / "no" / "report.json"
+    assert main(["check", "numpy-twin", "--json", str(absent)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (f"twinmlp: error: --json {absent}: no folder "
+                                    f"{absent.parent}")
+    assert main(["check", "numpy-twin", "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--json {tmp_path}: is a folder")
+
+
+def test_a_model_without_w1_attributes_is_pointed_at_the_explicit_protocol(
+        tmp_path: Path) -> None:
+    layered = (COURSE_HEAD + "    def __init__(self, sizes):\n"
+               "        self.layers = [np.zeros((a, b)) for a, b in zip(sizes, sizes[1:])]\n"
+               "    def forward(self, X):\n        return X\n"
+               "    def backward(self, X, y):\n        pass\n")
+    report = quick(write(tmp_path, "layered.py", layered))
+    assert report.exit_code == 2
+    assert report.error.startswith("the model has no attribute W1: a course-style model")
+    assert "get_params() and set_params()" in report.error

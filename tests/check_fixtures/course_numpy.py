@@ -32,6 +32,8 @@ class MLP:
                 return 1 - np.tanh(a) ** 2
             return 1 - a ** 2
         slope = 0.1 if MISTAKE == "leaky-slope" else self.alpha
+        if MISTAKE == "float32-slope":  # as torch.where(z > 0, 1.0, alpha) does
+            slope = np.float32(slope)
         positive = z >= 0 if MISTAKE == "derivative-at-zero" else z > 0
         return np.where(positive, 1.0, slope)
 
@@ -57,6 +59,12 @@ class MLP:
         picked = P[np.arange(len(y)), y]
         if MISTAKE == "log-clip":
             return -np.mean(np.log(picked + 1e-15))
+        if MISTAKE == "log-floor":
+            return -np.mean(np.log(np.clip(picked, 1e-7, 1.0)))
+        if MISTAKE == "log-of-softmax":
+            return -np.mean(np.log(picked))
+        if MISTAKE == "loss-halved":
+            return -np.mean(np.log(picked)) / 2
         z = self.__dict__[f"Z{self.L}"]
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -75,6 +83,8 @@ class MLP:
             G = G / n
         if MISTAKE == "mean-twice":
             G = G / n
+        if MISTAKE == "mean-over-classes":
+            G = G / k
         N = self.n_train or n
         if MISTAKE == "l2-by-batch":
             N = n
@@ -83,6 +93,8 @@ class MLP:
             decay = 2 * decay
         if MISTAKE == "l2-missing":
             decay = 0.0
+        if MISTAKE == "l2-not-normalised":
+            decay = self.weight_decay
         lr = 0.003 if MISTAKE == "learning-rate-mismatch" else self.learning_rate
         sign = -1 if MISTAKE == "gradient-ascent" else 1
         for l in range(self.L, 0, -1):
@@ -91,7 +103,9 @@ class MLP:
             dW = A_prev.T @ G + decay * W
             db = G.sum(axis=0) + (decay * b if MISTAKE == "biases-decayed" else 0)
             if l > 1:
-                G = (G @ W.T) * self.phi_prime(self.__dict__[f"Z{l - 1}"], A_prev)
+                square = W.shape[0] == W.shape[1]
+                back = W if MISTAKE == "transposed-backward" and square else W.T
+                G = (G @ back) * self.phi_prime(self.__dict__[f"Z{l - 1}"], A_prev)
             setattr(self, f"W{l}", W - sign * lr * dW)
             if MISTAKE != "biases-not-updated":
                 setattr(self, f"b{l}", b - sign * lr * db)

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from twinmlp.conformance.settings import CheckSettings, Conventions
+from twinmlp.conformance.settings import LOG_FORMS, CheckSettings, Conventions
 from twinmlp.conformance.targets import BUILTIN_NAMES, RULE
 from twinmlp.shared.config import ACTIVATION_NAMES, DTYPE_NAMES
 from twinmlp.shared.data import DATASET_NAMES
@@ -23,7 +23,8 @@ target's own dtype at the float32 tiers; and central differences of its own grad
 {RULE.replace("``", "")}
 
 Each target runs in its own process with a time limit. Exit codes: 0 agrees, 1 differs
-(NaN outputs included), 2 could not be checked. check executes the code it is given, as
+(NaN outputs included), 2 could not be checked; several targets exit with the worst of
+their codes (one line each). check executes the code it is given, as
 pytest does: grade untrusted submissions in a container (docs/check.md)."""
 EXAMPLES = """\
 examples:
@@ -45,11 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="layer sizes, e.g. 64,32,10 (default: inputs,32,classes)")
     parser.add_argument("--activation", choices=ACTIVATION_NAMES, default=None,
                         help="hidden activation (default leaky_relu; relu for sklearn)")
-    parser.add_argument("--alpha", type=float, default=0.01, help="leaky-ReLU slope")
-    parser.add_argument("--lr", type=float, default=0.01, help="learning rate of the step")
+    parser.add_argument("--alpha", type=float, default=0.01, help="leaky-ReLU slope (default 0.01)")
+    parser.add_argument("--lr", type=float, default=0.01,
+                        help="learning rate of the step (default 0.01)")
     parser.add_argument("--weight-decay", type=float, default=0.1,
-                        help="L2 coefficient λ; the term is λ/(2N)·ΣW² (MATH.md §6)")
-    parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits")
+                        help="L2 coefficient λ, the term λ/(2N)·ΣW² (MATH.md §6); default "
+                             "0.1, 0 skips the L2 rows")
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
+                        help="default digits, split and scaled as the course notebook did")
     parser.add_argument("--dtype", choices=DTYPE_NAMES, default=None,
                         help="the target's dtype for the float32 tiers (default: its own)")
     parser.add_argument("--layout", choices=("in-out", "out-in"), default="in-out",
@@ -60,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "batch size")
     parser.add_argument("--log-eps", type=float, default=None,
                         help="convention: the loss clips its log at ε (see --log-form)")
-    parser.add_argument("--log-form", choices=("clip", "add"), default="clip",
-                        help="convention with --log-eps: log(clip(P, ε, 1−ε)) or log(P + ε)")
+    parser.add_argument("--log-form", choices=tuple(LOG_FORMS), default="clip",
+                        help="convention with --log-eps: log(clip(P, ε, 1−ε)), log(P + ε) "
+                             "or log(max(P, ε))")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds each target may run (default 120)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
@@ -90,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
     from twinmlp.conformance.isolation import check_in_subprocess
     from twinmlp.conformance.report import one_line, render
 
+    if args.json is not None:  # refused before a batch runs, not after
+        where = args.json.parent
+        if args.json.is_dir() or not where.is_dir():
+            raise TwinMLPError(f"--json {args.json}: " + ("is a folder" if args.json.is_dir()
+                                                         else f"no folder {where}"))
     reports = []
     for target in args.targets:
         report = check_in_subprocess(settings_for(args, target))
@@ -97,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
         print(render(report) if len(args.targets) == 1 else one_line(report), flush=True)
     if args.json is not None:
         payload = [r.to_dict() for r in reports]
-        args.json.write_text(json.dumps(payload[0] if len(payload) == 1 else payload,
-                                        indent=2) + "\n")
+        try:
+            args.json.write_text(json.dumps(payload[0] if len(payload) == 1 else payload,
+                                            indent=2) + "\n")
+        except OSError as error:
+            raise TwinMLPError(f"--json {args.json}: cannot write it ({error.strerror})"
+                               ) from None
     return max(r.exit_code for r in reports)
 
 

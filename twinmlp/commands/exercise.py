@@ -21,7 +21,10 @@ FILES = ("mlp.py", "train.py")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``twinmlp exercise``."""
     parser.description = ("Write the course exercise: mlp.py (forward and backward left as "
-                          "TODO), train.py (data and training loop) and README.md.")
+                          "TODO),\ntrain.py (data and training loop) and README.md.")
+    parser.epilog = ("example:\n  twinmlp exercise numpy my_mlp    # then fill in "
+                     "my_mlp/mlp.py\n  twinmlp check my_mlp/mlp.py")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("backend", choices=("numpy", "torch"),
                         help="NumPy arrays, or torch tensors without autograd")
     parser.add_argument("folder", type=Path, help="where to write (made if missing)")
@@ -39,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         targets[name].write_text((templates / args.backend / name).read_text())
+    math = resources.files("twinmlp.shared") / "MATH.md"  # where it is installed
     readme = (templates / "README.md").read_text().replace("FOLDER", str(folder))
+    readme = readme.replace("MATH_PATH", str(math))
     targets["README.md"].write_text(readme)
     print(f"wrote {', '.join(str(p) for p in targets.values())}")
     print(f"fill in the TODOs of {targets['mlp.py']}, then: twinmlp check {targets['mlp.py']}")

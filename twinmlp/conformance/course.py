@@ -47,6 +47,8 @@ class CourseAdapter(Adapter):
         #: the dtype the target computes in when left alone (a built-in may set it)
         self.native = self.dtype = self._current_dtype()
         self._loaded: dict[str, np.ndarray] = {}
+        #: what ``backward`` returns, where it returns something (said when nothing moved)
+        self.returned = ""
         self._find_methods()
 
     # --- parameters ---
@@ -55,8 +57,11 @@ class CourseAdapter(Adapter):
         """The target's own parameter objects by name."""
         missing = [n for n in self.names if not hasattr(self.model, n)]
         if missing:
-            raise CannotCheckError(f"the model has no attribute {missing[0]}: a course-style model "
-                              f"keeps {', '.join(self.names)} as attributes")
+            raise CannotCheckError(
+                f"the model has no attribute {missing[0]}: a course-style model keeps "
+                f"{', '.join(self.names)} as attributes; a model that keeps them elsewhere "
+                "(a list of layers) can give get_params() and set_params() instead "
+                "(docs/check.md, explicit protocol)")
         return {name: getattr(self.model, name) for name in self.names}
 
     def _store(self, name: str, value: Any) -> None:
@@ -161,6 +166,8 @@ class CourseAdapter(Adapter):
         return found
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float | None:
+        if self.decay_name:  # compared without L2: a loss that adds the term adds 0
+            setattr(self.model, self.decay_name, 0.0)
         for name in LOSS_METHOD_NAMES:
             method = getattr(self.model, name, None)
             if callable(method):
@@ -221,4 +228,6 @@ class CourseAdapter(Adapter):
         user_call("forward(X)", self.model.forward, inputs)
         args = (inputs, self._labels(y, form)) + ((lr,) if self.rate_argument else ())
         call = "backward(X, y, lr)" if self.rate_argument else "backward(X, y)"
-        user_call(call, self.model.backward, *args)
+        returned = user_call(call, self.model.backward, *args)
+        if returned is not None:
+            self.returned = f"{call} returns a {type(returned).__name__}"

@@ -10,19 +10,24 @@ named as conventions, never as bugs. No match: say so, with the worst entry.
 from __future__ import annotations
 
 import numpy as np
+from twinmlp.numpy_impl.functional import ACTIVATIONS
 
 from twinmlp import tolerances
 from twinmlp.conformance import mutants
 from twinmlp.conformance import reference as ref
 from twinmlp.conformance.compare import Evidence
 from twinmlp.conformance.report import Diagnosis
-from twinmlp.conformance.settings import CheckSettings, Conventions
+from twinmlp.conformance.settings import LOG_FORMS, CheckSettings, Conventions
 from twinmlp.parity import relative_error
 
 Arrays = dict[str, np.ndarray]
 #: Values of ε tried for a clipped log, and leaky slopes tried for a forward pass.
 LOG_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, float(np.finfo(float).eps))
 SLOPES = (0.0, 0.001, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: Where a float32 value comes from in a float64 torch computation.
+FLOAT32_HINT = ("in torch, torch.where(Z > 0, 1.0, alpha), (Z > 0).float() and "
+                "torch.tensor(0.01) are float32: make them in Z's dtype, e.g. "
+                "torch.where(Z > 0, torch.ones_like(Z), torch.full_like(Z, alpha))")
 
 
 def diagnose(problem: ref.Problem, evidence: Evidence | None, conventions: Conventions,
@@ -38,12 +43,25 @@ def diagnose(problem: ref.Problem, evidence: Evidence | None, conventions: Conve
     test = {"forward": forward_signatures, "forward-large": large_logit_signatures,
             "loss": loss_signatures, "gradients": gradient_signatures,
             "gradients-l2": l2_signatures, "step": step_signatures}[evidence.stage]
-    found = test(problem, evidence, settings)
-    return found or unknown("no known signature matches", worst(evidence))
+    found = test(problem, evidence, settings) or float32_precision(evidence)
+    return found or unknown("", worst(evidence))
 
 
 def unknown(cause: str, evidence: str) -> Diagnosis:
     return Diagnosis("unknown", "unknown", cause, evidence)
+
+
+def float32_precision(evidence: Evidence) -> Diagnosis | None:
+    """float64 values that agree with the reference only to about float32 precision."""
+    error = matches(evidence.user, evidence.reference)
+    if not error <= tolerances.STEP["float32"]:
+        return None
+    return Diagnosis("mistake", "float32-in-float64",
+                     "your float64 values agree with the reference only to about float32 "
+                     f"precision: likely a float32 tensor or constant in the computation "
+                     f"({FLOAT32_HINT}), or a small ε added somewhere",
+                     f"relative error {error:.1e}; float32 rounds at "
+                     f"{float(np.finfo(np.float32).eps):.1e}")
 
 
 def worst(evidence: Evidence) -> str:
@@ -98,8 +116,10 @@ def seen(evidence: Evidence, grads: Arrays) -> Arrays:
 
 # --- by stage ---
 
-def factor_signature(evidence: Evidence, what: str) -> Diagnosis | None:
-    """A constant factor between the user's values and the reference's."""
+def factor_signature(evidence: Evidence, what: str, moves: bool = True
+                     ) -> Diagnosis | None:
+    """A constant factor between the user's values and the reference's; the signatures of
+    an update (ascent, no update, a rate mismatch) only where ``what`` ``moves``."""
     c = factor(evidence.user, evidence.reference)
     if c is None or close(c, 1.0):
         return None
@@ -113,18 +133,29 @@ def factor_signature(evidence: Evidence, what: str) -> Diagnosis | None:
         return Diagnosis("mistake", "mean-twice",
                          f"the mean taken twice: every {what} is divided by n = {n} once more",
                          say)
+    if not moves:
+        return None
+    last = f"b{len(evidence.reference) // 2}"
+    k = evidence.reference[last].size if last in evidence.reference else 0
+    if k > 1 and close(c, 1 / k):
+        return Diagnosis("mistake", "mean-over-classes",
+                         f"a mean over the classes too: every {what} is divided by n·k, "
+                         f"k = {k} classes, instead of by the batch size n (G = (P − Y)/n, "
+                         "MATH.md §5); unless your backward ignores the learning-rate "
+                         f"attribute and uses a rate {c:.6g} × the one set", say)
     if close(c, -1.0):
         return Diagnosis("mistake", "gradient-ascent",
                          "the gradient's sign: the update adds the gradient (ascent) instead "
                          "of subtracting it", say)
     if abs(c) <= tolerances.STEP["float64"]:
         return Diagnosis("mistake", "no-update",
-                         "the update does not change the parameters (a copy updated, or new "
-                         "arrays not stored)", say)
+                         "the update does not change the parameters (gradients computed or "
+                         "returned but not applied, a copy updated, or new arrays not "
+                         "stored)", say)
     return Diagnosis("mistake", "learning-rate-mismatch",
-                     f"a learning-rate mismatch: the update moves {c:.6g} × the step the "
-                     f"learning rate asks for (a rate not read from the attribute set, or "
-                     f"scaled again)", say)
+                     f"a learning-rate mismatch, or a gradient scaled by a constant: the "
+                     f"update moves {c:.6g} × the step the learning rate asks for (a rate "
+                     f"not read from the attribute set, or scaled again)", say)
 
 
 def gradient_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSettings
@@ -161,6 +192,11 @@ def gradient_signatures(problem: ref.Problem, evidence: Evidence, settings: Chec
     else:
         candidates.append(("derivative-at-zero", "the derivative's value at Z = 0: yours "
                            "uses 1 there (z ≥ 0 instead of z > 0)", dict(at_zero=1.0)))
+    if any(evidence.params[f"W{l}"].shape[0] == evidence.params[f"W{l}"].shape[1]
+           for l in range(2, len(evidence.params) // 2 + 1)):
+        candidates.append(("transposed-weights", "transposed weights in backward: the "
+                           "gradient flows back through a square W as G @ W instead of "
+                           "G @ Wᵀ", dict(transposed_backward=True)))
     for name, cause, mistake in candidates:
         error = matches(user, predicted(**mistake))
         if error <= tolerances.STEP["float64"]:
@@ -169,6 +205,14 @@ def gradient_signatures(problem: ref.Problem, evidence: Evidence, settings: Chec
                              f"{error:.1e}")
     if act in ("relu", "leaky_relu"):
         slope = estimated_slope(user, predicted)
+        single = float(np.float32(alpha)) if act == "leaky_relu" else 0.0
+        if slope is not None and single != alpha and close(slope, single):
+            return Diagnosis("mistake", "float32-in-float64",
+                             f"a float32 value in your float64 backward: the slope below "
+                             f"zero is --alpha {alpha:g} rounded to float32 ({slope:.10g}); "
+                             f"{FLOAT32_HINT}",
+                             "your gradients equal the reference's with that slope to "
+                             f"{matches(user, predicted(slope=slope)):.1e}")
         if slope is not None:
             return Diagnosis("mistake", "leaky-slope",
                              f"the activation's derivative is wrong only where Z ≤ 0: your "
@@ -226,6 +270,11 @@ def l2_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSetti
                          f"training-set size N = {N}; pass --l2-by batch to compare against "
                          "that convention, or give the class a training-set-size attribute",
                          say)
+    if close(ratio, N):
+        return Diagnosis("mistake", "l2-not-normalised",
+                         f"the L2 gradient is λ·W, not divided by the training-set size: "
+                         f"MATH.md §6's term λ/(2N)·‖W‖² has the gradient λ/N·W, N = {N}",
+                         say)
     return Diagnosis("mistake", "l2-coefficient",
                      f"the L2 coefficient is {ratio:.6g} × λ/N", say)
 
@@ -241,11 +290,20 @@ def loss_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSet
     A, _ = ref.forward(problem, evidence.params, evidence.X)
     P, y = A[-1], evidence.y
     picked = P[np.arange(len(y)), y]
+    if not np.isfinite(user):
+        zeros = int(np.count_nonzero(picked == 0))
+        if zeros:
+            return Diagnosis("mistake", "log-of-softmax",
+                             "your loss takes log(softmax(Z)): −log P is infinite where P "
+                             "underflows to 0 (large logits); compute it through log-softmax, "
+                             "Z − max Z − log Σ exp(Z − max Z) (MATH.md §2, §3)",
+                             f"your loss is {user!r}; {zeros} of the {len(y)} probabilities "
+                             "of the true class are 0 in float64")
+        return None
     for eps in LOG_EPSILONS:
-        for form, option, value in (
-                ("log(P + ε)", "add", picked + eps),
-                ("log(clip(P, ε, 1 − ε))", "clip", np.clip(picked, eps, 1 - eps))):
-            predicted = float(-np.log(value).mean())
+        for option, form in LOG_FORMS.items():
+            argument = ref.clipped_log_argument(picked, eps, option)
+            predicted = float(-np.log(argument).mean())
             if close(user, predicted) or abs(user - predicted) <= (
                     tolerances.STEP["float64"] * abs(predicted)):
                 return Diagnosis("convention", "log-clip",
@@ -254,7 +312,7 @@ def loss_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSet
                                  f"pass --log-eps {eps:.3g} --log-form {option} to compare "
                                  "against it",
                                  f"your loss {user!r} equals it to rounding")
-    return factor_signature(evidence, "loss")
+    return factor_signature(evidence, "loss", moves=False)
 
 
 def large_logit_signatures(problem: ref.Problem, evidence: Evidence,
@@ -273,6 +331,17 @@ def large_logit_signatures(problem: ref.Problem, evidence: Evidence,
 def forward_signatures(problem: ref.Problem, evidence: Evidence, settings: CheckSettings
                        ) -> Diagnosis | None:
     config, params, X = problem.config, evidence.params, evidence.X
+    user = evidence.user["P"]
+    if np.isfinite(user).all():
+        _, Z = ref.forward(problem, params, X)
+        for returned, predicted in (("the logits Z_L", Z[-1]),
+                                    ("log-probabilities", np.log(evidence.reference["P"]))):
+            if fits({"P": user}, {"P": predicted}):
+                return Diagnosis("mistake", "forward-returns-logits",
+                                 f"forward(X) returns {returned}, not the probabilities: "
+                                 "the check expects P = softmax(Z_L) (MATH.md §1, §2)",
+                                 f"your forward's output equals the reference's {returned} "
+                                 "to rounding")
     if any(v.ndim == 2 and v.shape[0] == v.shape[1] for v in params.values()):
         A, _ = mutants.forward(params, X, config.activation, config.alpha, transposed=True)
         if fits(evidence.user, {"P": A[-1]}):
@@ -283,8 +352,24 @@ def forward_signatures(problem: ref.Problem, evidence: Evidence, settings: Check
         for slope in SLOPES:
             A, _ = mutants.forward(params, X, "leaky_relu", slope)
             if slope != config.alpha and fits(evidence.user, {"P": A[-1]}):
+                if slope == 0.0:
+                    return activation_mismatch("relu", config.activation)
                 return Diagnosis("mistake", "leaky-slope",
                                  f"the leaky-ReLU slope: your forward uses {slope:g}, "
-                                 f"--alpha is {config.alpha:g}",
+                                 f"--alpha is {config.alpha:g} (if {slope:g} is your "
+                                 f"network's slope, pass --alpha {slope:g})",
                                  "your P equals the reference's with that slope to rounding")
+    for activation in ACTIVATIONS:
+        A, _ = mutants.forward(params, X, activation, config.alpha)
+        if activation != config.activation and fits(evidence.user, {"P": A[-1]}):
+            return activation_mismatch(activation, config.activation)
     return None
+
+
+def activation_mismatch(theirs: str, asked: str) -> Diagnosis:
+    """The target computes another hidden activation than ``--activation``."""
+    return Diagnosis("convention", "activation-mismatch",
+                     f"your forward computes {theirs}, and the check was asked for {asked} "
+                     f"(--activation; leaky_relu by default): if {theirs} is your network's "
+                     f"activation, pass --activation {theirs}",
+                     f"your P equals the reference's with {theirs} to rounding")

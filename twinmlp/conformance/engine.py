@@ -204,7 +204,11 @@ class Check:
                  Evidence("step", ref.recovered(probe, user), ref.recovered(probe, expected),
                           probe, X, y, s.lr, s.weight_decay, dtype=dtype))
         if not user_changed(probe, user):
-            self.adapter.note("the update did not change any parameter")
+            returned = getattr(self.adapter, "returned", "")
+            self.adapter.note(f"the update did not change any parameter; {returned}: the "
+                              "check reads the step from the parameters, so backward must "
+                              "apply it in place" if returned else
+                              "the update did not change any parameter")
         batches = [(bx.astype(dtype), by) for bx, by in p.batches]
         a.load(probe, dtype)
         for bx, by in batches:

@@ -11,13 +11,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import IO
 
 from twinmlp.conformance.report import Report
 from twinmlp.conformance.settings import CheckSettings
 
 #: The thread settings of the BLAS libraries and of torch; the user's own always win.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: How much of the end of the target's stderr is kept (its last line says why it died).
+TAIL_BYTES = 1 << 16
 
 
 def child_environment() -> dict[str, str]:
@@ -37,27 +41,72 @@ def check_in_subprocess(settings: CheckSettings) -> Report:
         request.write_text(json.dumps(settings.to_dict()))
         command = [sys.executable, "-m", "twinmlp.conformance.worker", str(request),
                    str(answer)]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  timeout=settings.timeout, stdin=subprocess.DEVNULL,
-                                  env=child_environment())
-        except subprocess.TimeoutExpired:
-            return failed(settings, f"timed out after {settings.timeout:g} s (--timeout): an "
-                                    "endless loop, or a target slower than the limit")
+        # the target's output is not kept: stdout is dropped and only the end of stderr
+        # is read, so a target that prints without end cannot fill the checker's memory
+        # in a session of its own, so that processes the target starts end with it
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=child_environment(),
+                              start_new_session=True) as child:
+            tail = StderrTail(child.stderr)
+            try:
+                returncode = child.wait(timeout=settings.timeout)
+            except subprocess.TimeoutExpired:
+                return failed(settings, f"timed out after {settings.timeout:g} s (--timeout): "
+                                        "an endless loop, or a target slower than the limit")
+            finally:  # a time-out, Ctrl-C, or processes the target left behind
+                end_process_group(child)
+                tail.stop()
         if answer.is_file():
             try:
                 return Report.from_dict(json.loads(answer.read_text()))
             except (ValueError, KeyError, TypeError):
                 pass
-        last = (done.stderr.strip().splitlines() or [""])[-1]
+        last = (tail.text().strip().splitlines() or [""])[-1]
         why = f" ({last})" if last else ""
-        if done.returncode < 0:
-            name = signal.Signals(-done.returncode).name
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
             return failed(settings, f"the target's process was killed by {name} before the "
                                     f"check finished (a crash, or memory exhaustion){why}")
         return failed(settings, f"the target ended the process with exit code "
-                                f"{done.returncode} before the check finished (os._exit, a "
+                                f"{returncode} before the check finished (os._exit, a "
                                 f"crash or memory exhaustion?){why}")
+
+
+def end_process_group(child: subprocess.Popen) -> None:
+    """Kill what is left of ``child``'s process group (it leads it) and reap ``child``."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(child.pid, signal.SIGKILL)
+        else:  # Windows: no process groups of this kind
+            child.kill()
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is empty: the child ended and started nothing that outlived it
+    child.wait()
+
+
+class StderrTail:
+    """Reads a pipe to its end in a thread, keeping only its last :data:`TAIL_BYTES`."""
+
+    def __init__(self, pipe: IO[bytes] | None) -> None:
+        self.pipe, self.kept = pipe, b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        if self.pipe is None:
+            return
+        try:
+            for chunk in iter(lambda: self.pipe.read1(1 << 16), b""):  # type: ignore[union-attr]
+                self.kept = (self.kept + chunk)[-TAIL_BYTES:]
+        except (OSError, ValueError):  # closed under a grandchild that kept it open
+            pass
+
+    def stop(self) -> None:
+        """Wait briefly for the end (a grandchild may hold the pipe open)."""
+        self.thread.join(timeout=2.0)
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", errors="replace")
 
 
 def failed(settings: CheckSettings, reason: str) -> Report:

@@ -30,10 +30,11 @@ def forward(params: Params, X: np.ndarray, activation: str, alpha: float, *,
 def gradients(params: Params, X: np.ndarray, y: np.ndarray, activation: str, alpha: float,
               *, slope: float | None = None, at_zero: float | None = None,
               at_activation: bool = False, label_shift: int = 0,
-              raw_labels: bool = False) -> Params:
+              raw_labels: bool = False, transposed_backward: bool = False) -> Params:
     """MATH.md §3, §5 with one mistake: the leaky slope ``slope`` in backward, φ'(0) =
     ``at_zero``, φ' evaluated at ``A`` instead of ``Z``, labels shifted by ``label_shift``
-    (mod k), or integer labels subtracted as they are instead of one-hot."""
+    (mod k), integer labels subtracted as they are instead of one-hot, or square weights
+    not transposed when the gradient flows back (``G @ W`` for ``G @ Wᵀ``)."""
     A, Z = forward(params, X, activation, alpha)
     L = len(params) // 2
     P = A[L]
@@ -46,8 +47,10 @@ def gradients(params: Params, X: np.ndarray, y: np.ndarray, activation: str, alp
         grads[f"W{l}"] = A[l - 1].T @ G
         grads[f"b{l}"] = G.sum(axis=0)
         if l > 1:
-            G = derivative(Z[l - 1], A[l - 1], G @ params[f"W{l}"].T, activation, alpha,
-                           slope, at_zero, at_activation)
+            W = params[f"W{l}"]
+            back = W if transposed_backward and W.shape[0] == W.shape[1] else W.T
+            G = derivative(Z[l - 1], A[l - 1], G @ back, activation, alpha, slope, at_zero,
+                           at_activation)
     return {name: grads[name] for name in params}
 
 

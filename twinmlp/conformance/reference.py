@@ -115,8 +115,15 @@ def loss(problem: Problem, params: Params, X: np.ndarray, y: np.ndarray,
         return float(plain.cross_entropy(Z[-1], y))
     P = A[-1]
     eps = conventions.log_eps or float(np.finfo(P.dtype).eps)
-    clipped = np.clip(P, eps, 1 - eps) if conventions.log_clip == "clip" else P + eps
-    return float(-np.log(clipped[np.arange(len(y)), y]).mean())
+    picked = P[np.arange(len(y)), y]
+    return float(-np.log(clipped_log_argument(picked, eps, conventions.log_clip)).mean())
+
+
+def clipped_log_argument(P: np.ndarray, eps: float, form: str) -> np.ndarray:
+    """What a clipped log takes the log of (settings.LOG_FORMS)."""
+    if form == "clip":
+        return np.clip(P, eps, 1 - eps)
+    return P + eps if form == "add" else np.maximum(P, eps)
 
 
 def gradients(problem: Problem, params: Params, X: np.ndarray, y: np.ndarray) -> Params:

@@ -44,7 +44,8 @@ class Diagnosis:
         """``likely cause: …`` / ``convention: …`` / ``no known signature: …``."""
         label = {"mistake": "likely cause", "convention": "convention"}.get(
             self.kind, "no known signature matches")
-        return f"{label}: {self.cause} ({self.evidence})"
+        text = ": ".join(part for part in (label, self.cause) if part)
+        return f"{text} ({self.evidence})" if self.evidence else text
 
 
 @dataclass

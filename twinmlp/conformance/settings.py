@@ -8,6 +8,9 @@ from typing import Any
 
 from twinmlp.shared.config import ModelConfig
 
+#: The clipped logs a loss may take instead of log-softmax, by ``--log-form``.
+LOG_FORMS = {"clip": "log(clip(P, ε, 1 − ε))", "add": "log(P + ε)", "floor": "log(max(P, ε))"}
+
 
 @dataclass(frozen=True)
 class Conventions:
@@ -15,9 +18,10 @@ class Conventions:
 
     ``l2_by``: what the L2 coefficient is divided by, ``"train"`` (the training-set size N,
     MATH.md §6) or ``"batch"`` (the batch size, scikit-learn's ``alpha/n_batch``).
-    ``log_eps``: the loss takes ``log(clip(P, ε, 1 − ε))`` (scikit-learn) or
-    ``log(P + ε)`` (``log_clip="add"``) instead of log-softmax; ``0.0``: ε is the machine
-    epsilon of the dtype (scikit-learn's); ``None``: log-softmax.
+    ``log_eps``: the loss takes ``log(clip(P, ε, 1 − ε))`` (scikit-learn), ``log(P + ε)``
+    (``log_clip="add"``) or ``log(max(P, ε))`` (``log_clip="floor"``, also
+    ``clip(P, ε, 1)``) instead of log-softmax; ``0.0``: ε is the machine epsilon of the
+    dtype (scikit-learn's); ``None``: log-softmax.
     """
 
     l2_by: str = "train"
@@ -31,7 +35,7 @@ class Conventions:
             lines.append("L2 normalised by the batch size (λ/n_batch), not by the "
                          "training-set size N")
         if self.log_eps is not None:
-            form = ("log(clip(P, ε, 1 − ε))" if self.log_clip == "clip" else "log(P + ε)")
+            form = LOG_FORMS[self.log_clip]
             eps = f"{self.log_eps:.3g}" if self.log_eps else "the dtype's machine epsilon"
             lines.append(f"loss through {form} with ε = {eps}, not log-softmax")
         return lines

@@ -45,6 +45,9 @@ def import_target(target: str) -> tuple[ModuleType, str | None, str]:
                                                                                  "")
     path = Path(path_text)
     if path.suffix == ".py" or path.exists():
+        if path.is_dir():
+            raise CannotCheckError(f"{path_text} is a folder: pass its files, e.g. "
+                                   f"{Path(path_text) / '*.py'}")
         if not path.is_file():
             raise CannotCheckError(f"no such file: {path_text}")
         module_name = f"twinmlp_check_target_{abs(hash(str(path.resolve())))}"

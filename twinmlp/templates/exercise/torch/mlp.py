@@ -38,7 +38,11 @@ class MLP:
         """One SGD step in place on the batch X, y (integer labels), after forward(X).
 
         The gradient of the mean cross-entropy at the logits is (P − Y)/n; add λ/N·W to
-        each weight's gradient (not to the biases); then W ← W − learning_rate·gradient."""
+        each weight's gradient (not to the biases); then W ← W − learning_rate·gradient.
+
+        twinmlp check runs this class in float64 too: make every tensor in the dtype of Z,
+        e.g. torch.where(Z > 0, torch.ones_like(Z), torch.full_like(Z, alpha)); with Python
+        numbers, torch.where(Z > 0, 1.0, alpha) is float32, and so is (Z > 0).float()."""
         # TODO
         raise NotImplementedError("backward is yours to write")
 
