@@ -574,3 +574,44 @@ def test_seeds_leave_the_parsed_options_as_they_were(tmp_path: Path) -> None:
     assert run_seeds(args, copies=0) == 0
     assert vars(args) == before
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["seed3", "seed4"]
+
+
+# --- a reader that stops reading ends nothing ---
+
+def piped(command: list[str], close_after_lines: int, unbuffered: bool
+          ) -> subprocess.CompletedProcess:
+    """Run ``twinmlp command`` with stdout into a pipe whose reader goes away after
+    ``close_after_lines`` lines (0: before any), as ``| head -1`` does."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(cli(*command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env)
+    for _ in range(close_after_lines):
+        assert process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.wait(timeout=300)
+    return subprocess.CompletedProcess(command, process.returncode, "", err)
+
+
+@pytest.mark.parametrize(("lines", "unbuffered"), [(1, True), (0, False)],
+                         ids=["closed after the first line", "closed before any line"])
+def test_a_closed_stdout_leaves_a_finished_run(tmp_path: Path, lines: int,
+                                               unbuffered: bool) -> None:
+    """``twinmlp train --out R | head -1``: the run finishes and writes every file, and
+    the command ends quietly with its own exit code."""
+    run = tmp_path / "run"
+    done = piped([*QUICK, "--out", str(run)], lines, unbuffered)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert config(run)["status"] == "finished"
+    assert {FILENAME, LAST, "curves.png", "confusion.png", "history.csv"} <= {
+        p.name for p in run.iterdir()}
+
+
+@pytest.mark.parametrize("command", [["data", "list"], ["show", "softmax"]],
+                         ids=["data list", "show"])
+def test_a_closed_stdout_ends_other_commands_quietly(command: list[str]) -> None:
+    done = piped(command, 0, unbuffered=False)
+    assert (done.returncode, done.stderr) == (0, "")
