@@ -179,3 +179,17 @@ def test_epoch_checkpoints_follow_checkpoint_seconds(seconds: str, expected: lis
                  "--checkpoint-seconds", seconds, "--quiet", "--out", str(tmp_path / "run")]) == 0
     assert writes == expected
     assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 12
+
+
+def test_a_resumed_run_with_device_dropout_is_bit_identical(digits: Dataset) -> None:
+    """Dropout masks drawn by torch on the device: a run stopped after epoch 2 and resumed
+    by a new model ends with the bytes of the run trained in one go."""
+    options = dict(epochs=4, batch_size=128, lr=0.05, dropout=0.3, dropout_rng="device",
+                   verbose=False)
+    whole = torch_impl.MLP([64, 16, 10], seed=3)
+    states = []
+    whole.fit(digits.X_train, digits.y_train, on_epoch_end=states.append, **options)
+    resumed = torch_impl.MLP([64, 16, 10], seed=3)
+    resumed.fit(digits.X_train, digits.y_train, resume=states[1], **options)
+    for name, value in whole.state_dict().items():
+        assert value.tobytes() == resumed.state_dict()[name].tobytes(), name
