@@ -615,3 +615,31 @@ def test_a_closed_stdout_leaves_a_finished_run(tmp_path: Path, lines: int,
 def test_a_closed_stdout_ends_other_commands_quietly(command: list[str]) -> None:
     done = piped(command, 0, unbuffered=False)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+# --- --resume continues the same run: on the same data ---
+
+@pytest.mark.parametrize("change", ["fewer rows", "other values"])
+def test_resume_refuses_other_data_naming_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        digits: Dataset, change: str) -> None:
+    import dataclasses
+
+    from twinmlp import training
+
+    run = interrupted_run(tmp_path, "run")
+    before = config(run)
+    if change == "fewer rows":
+        other = dataclasses.replace(digits, X_train=digits.X_train[:480],
+                                    y_train=digits.y_train[:480])
+    else:
+        other = dataclasses.replace(digits, X_train=digits.X_train[::-1].copy())
+    monkeypatch.setattr(training, "load_data", lambda args, name=None: other)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = one_error_line(capsys)
+    assert f"{run} trained on other data: {run / 'config.json'} records digits 1149 train" in err
+    assert ("the data found now is 480 train / 288 val / 360 test" if change == "fewer rows"
+            else "the data found now is 1149 train / 288 val / 360 test") in err
+    assert before["data"]["sha256"][:12] in err
+    assert config(run) == before

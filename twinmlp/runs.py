@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
 import math
@@ -76,8 +77,53 @@ def run_metadata(model: Any, backend: str, device: str, data: Dataset,
         "dataset": data.name, "n_train": len(data.y_train),
         "versions": {"twinmlp": __version__, "numpy": np.__version__,
                      "torch": torch.__version__, "python": platform.python_version()},
-        "nproc": getattr(model, "world_size", 1),
+        "nproc": getattr(model, "world_size", 1), "data": data_fingerprint(data),
     }
+
+
+#: The fingerprints computed in this process, by dataset object (hashing Fashion-MNIST's
+#: arrays takes about half a second; ``--seeds`` would do it once per seed).
+_FINGERPRINTS: dict[int, tuple[Dataset, dict[str, Any]]] = {}
+
+
+def data_fingerprint(data: Dataset) -> dict[str, Any]:
+    """What identifies the data a run trains on: the split sizes and a SHA-256 over every
+    split's arrays (name, dtype, shape, bytes), so that ``--resume`` can refuse other data."""
+    known = _FINGERPRINTS.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    digest = hashlib.sha256()
+    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        array = np.ascontiguousarray(getattr(data, name))
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.data)
+    fingerprint = {"n_train": len(data.y_train), "n_val": len(data.y_val),
+                   "n_test": len(data.y_test), "sha256": digest.hexdigest()}
+    _FINGERPRINTS.clear()  # one dataset at a time is all a command uses
+    _FINGERPRINTS[id(data)] = (data, fingerprint)
+    return fingerprint
+
+
+def check_same_data(folder: Path, meta: dict[str, Any], data: Dataset) -> None:
+    """Refuse to resume a run on data other than its own (other rows, other values),
+    in one line naming both."""
+    recorded = meta.get("data")
+    if not isinstance(recorded, dict):  # a run folder from before fingerprints: sizes only
+        recorded = {"n_train": meta.get("n_train")}
+    now = data_fingerprint(data)
+    if all(recorded.get(key) == now[key] for key in recorded):
+        return
+
+    def described(facts: dict[str, Any]) -> str:
+        sizes = " / ".join(f"{facts[key]} {key[2:]}" for key in ("n_train", "n_val", "n_test")
+                           if key in facts)
+        return sizes + (f", sha256 {facts['sha256'][:12]}…" if "sha256" in facts else "")
+
+    raise RunFolderError(
+        f"{folder} trained on other data: {folder / 'config.json'} records "
+        f"{meta['dataset']} {described(recorded)} but the data found now is "
+        f"{described(now)}; not resuming (point --data-root at the run's own data, or "
+        f"start afresh with twinmlp train --out)")
 
 
 def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> None:
@@ -329,7 +375,8 @@ def record_stop(out: Path, meta: dict[str, Any], status: str, history: History) 
 
 
 #: What ``--resume`` compares between ``config.json`` and the epoch checkpoint.
-SAME_RUN_KEYS = ("model_config", "train_config", "backend", "device", "dataset", "n_train")
+SAME_RUN_KEYS = ("model_config", "train_config", "backend", "device", "dataset", "n_train",
+                 "data", "nproc")
 
 
 def read_run_config(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig]:

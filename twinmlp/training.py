@@ -339,7 +339,13 @@ def resume_one(folder: Path, args: argparse.Namespace) -> TrainedTwin | None:
     """Resume one run folder (or say it finished); a run stopped before its first epoch
     checkpoint starts from epoch 0, which gives the same result."""
     from twinmlp.checkpoint import LAST, load_train_state
-    from twinmlp.runs import RunRecorder, check_same_run, read_run_config, run_metadata
+    from twinmlp.runs import (
+        RunRecorder,
+        check_same_data,
+        check_same_run,
+        read_run_config,
+        run_metadata,
+    )
 
     meta, config, training = read_run_config(folder)
     if meta["status"] == "finished":
@@ -350,6 +356,7 @@ def resume_one(folder: Path, args: argparse.Namespace) -> TrainedTwin | None:
         state, checkpoint_meta = load_train_state(folder / LAST)
         check_same_run(folder, meta, checkpoint_meta)
     data = load_data(args, name=meta["dataset"])
+    check_same_data(folder, meta, data)
     model = make_twin(meta["backend"], config, meta["device"])
     epoch = state.epoch if state is not None else 0
     print(f"{data.summary()}; resuming {folder} after epoch {epoch}")
