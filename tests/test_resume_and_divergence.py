@@ -193,3 +193,54 @@ def test_a_resumed_run_with_device_dropout_is_bit_identical(digits: Dataset) -> 
     resumed.fit(digits.X_train, digits.y_train, resume=states[1], **options)
     for name, value in whole.state_dict().items():
         assert value.tobytes() == resumed.state_dict()[name].tobytes(), name
+
+
+# --- resume means the same run, for every kind of run ---
+
+SMALL = ["train", "--epochs", "4", "--lr", "0.05", "--batch-size", "128", "--layers", "64,16,10",
+         "--patience", "none", "--checkpoint-seconds", "0", "--quiet"]
+
+
+def ctrl_c_at(monkeypatch: pytest.MonkeyPatch, epoch: int, where: str = "") -> list[Path]:
+    """Ctrl-C arrives once, when the epoch checkpoint of ``epoch`` of a run folder whose
+    path contains ``where`` is about to be written; returns where it arrived."""
+    from twinmlp import runs
+
+    real, fired = runs.save_train_state, []
+
+    def save(path: Path, state, meta: dict) -> None:
+        if not fired and state.epoch == epoch and where in str(path):
+            fired.append(Path(path))
+            raise KeyboardInterrupt
+        real(path, state, meta)
+
+    monkeypatch.setattr(runs, "save_train_state", save)
+    return fired
+
+
+def stopped_and_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str], argv: list[str], where: str = ""
+                        ) -> tuple[tuple[int, str], tuple[int, str], Path, Path]:
+    """``argv`` run in one go into ``whole``, and into ``run`` stopped by Ctrl-C after
+    epoch 2 (in the folder containing ``where``) then resumed: each one's exit code and
+    standard output, and the two folders."""
+    whole, run = tmp_path / "whole", tmp_path / "run"
+    code = main([*argv, "--out", str(whole)])
+    once = code, capsys.readouterr().out
+    fired = ctrl_c_at(monkeypatch, 2, where)
+    assert main([*argv, "--out", str(run)]) == 130
+    assert fired, "Ctrl-C never arrived"
+    assert f"resume with: twinmlp train --resume {run}" in capsys.readouterr().err
+    code = main(["train", "--resume", str(run), "--quiet"])
+    return once, (code, capsys.readouterr().out), whole, run
+
+
+def test_a_resumed_numpy_nproc_run_keeps_its_ranks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys, [*SMALL, "--backend", "numpy", "--nproc", "3"])
+    assert once[0] == resumed[0] == 0
+    assert "×3 ranks" in resumed[1]
+    assert json.loads((run / "config.json").read_text())["nproc"] == 3
+    assert (run / FILENAME).read_bytes() == (whole / FILENAME).read_bytes()

@@ -394,6 +394,9 @@ def read_run_config(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainCon
         raise CheckpointError(f"{source}: the metadata lacks key 'status' (a string)")
     if "train_config" not in meta:
         raise CheckpointError(f"{source}: the metadata lacks key 'train_config'")
+    nproc = meta.get("nproc", 1)
+    if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+        raise CheckpointError(f"{source}: nproc must be an integer >= 1, got {nproc!r}")
     model = config_from_dict(ModelConfig, meta["model_config"], source, "model_config")
     training = config_from_dict(TrainConfig, meta["train_config"], source, "train_config")
     return meta, model, training

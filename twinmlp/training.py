@@ -358,6 +358,10 @@ def resume_one(folder: Path, args: argparse.Namespace) -> TrainedTwin | None:
     data = load_data(args, name=meta["dataset"])
     check_same_data(folder, meta, data)
     model = make_twin(meta["backend"], config, meta["device"])
+    if meta.get("nproc", 1) > 1:  # numpy's simulated ranks (torch's relaunch torchrun)
+        from twinmlp.numpy_impl.parallel import DataParallelMLP
+
+        model = DataParallelMLP(model, meta["nproc"])
     epoch = state.epoch if state is not None else 0
     print(f"{data.summary()}; resuming {folder} after epoch {epoch}")
     recorder = RunRecorder(folder, run_metadata(model, meta["backend"], meta["device"], data,
