@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from twinmlp.files import (
     atomic_write_text,
     ensure_folder,
     fs_errors,
+    move_set,
     temporary_name,
 )
 from twinmlp.plots import plot_confusion, plot_curves
@@ -69,15 +71,22 @@ def run_metadata(model: Any, backend: str, device: str, data: Dataset,
                  train_config: TrainConfig) -> dict[str, Any]:
     """What a run is: the part of ``config.json`` known before training starts (``nproc``:
     the data-parallel ranks of a ``DataParallelMLP``, else 1)."""
+    return describe_run(model.config, getattr(model, "world_size", 1), backend, device, data,
+                        train_config)
+
+
+def describe_run(config: ModelConfig, nproc: int, backend: str, device: str, data: Dataset,
+                 train_config: TrainConfig) -> dict[str, Any]:
+    """:func:`run_metadata` of a model not built yet (its configuration and ranks)."""
     import torch
 
     return {
-        "model_config": model.config.to_dict(), "train_config": train_config.to_dict(),
-        "backend": backend, "device": device, "dtype": model.config.dtype,
+        "model_config": config.to_dict(), "train_config": train_config.to_dict(),
+        "backend": backend, "device": device, "dtype": config.dtype,
         "dataset": data.name, "n_train": len(data.y_train),
         "versions": {"twinmlp": __version__, "numpy": np.__version__,
                      "torch": torch.__version__, "python": platform.python_version()},
-        "nproc": getattr(model, "world_size", 1), "data": data_fingerprint(data),
+        "nproc": nproc, "data": data_fingerprint(data),
     }
 
 
@@ -135,6 +144,8 @@ def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> 
 #: The files a run folder holds (and nothing else, apart from the lock).
 RUN_FILES = ("config.json", "history.csv", FILENAME, LAST, "curves.png", "confusion.png")
 LOCK = ".twinmlp.lock"
+#: Where a rerun into a folder that holds a run works until it finishes (see RunRecorder).
+STAGING = ".twinmlp-rerun"
 #: Run folders this process holds, and the open lock file of each.
 _HELD: dict[Path, int] = {}
 
@@ -177,6 +188,8 @@ def claim_run_folder(folder: Path, overwrite: bool = False) -> Path:
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
         remove_temporary_files(folder)
+        if (folder / STAGING).is_dir():
+            remove_temporary_files(folder / STAGING)
     except BaseException:
         os.close(handle)
         raise
@@ -194,7 +207,7 @@ def foreign_files(folder: Path) -> list[str]:
     """Names in ``folder`` that twinmlp did not write there: anything but the run files
     and their temporaries, or run files beside a ``config.json`` that is not a run's."""
     names = sorted(entry.name for entry in Path(folder).iterdir())
-    foreign = [name for name in names if name != LOCK and name not in RUN_FILES
+    foreign = [name for name in names if name not in (LOCK, STAGING) and name not in RUN_FILES
                and not _is_temporary(name)]
     if any(name in RUN_FILES for name in names) and not is_run_config(folder / "config.json"):
         foreign += [name for name in names if name in RUN_FILES]
@@ -248,34 +261,60 @@ class RunRecorder:
     when it stops (Ctrl-C, divergence) or fails, so that ``config.json`` never stays
     "running". Without a ``folder`` nothing is written, and stops are still told.
 
+    A rerun is a transaction: when ``folder`` already holds a run, the new one works in
+    ``folder/.twinmlp-rerun`` (:attr:`work`) and its files replace the old run's only
+    when it has finished (:meth:`commit`; ``commit=False`` leaves that to the caller, who
+    commits a ``--backend both`` pair together). Until then the old run stays whole: a
+    divergence discards the rerun, Ctrl-C or a kill leaves it in the staging folder for
+    ``--resume``. ``pending`` marks a run described but not yet begun (the torch half);
+    ``continuing`` a run that ``--resume`` goes on with (from ``resume``, or from epoch 0
+    when it stopped before its first checkpoint).
+
     Use: ``recorder.epoch_end`` as ``fit``'s ``on_epoch_end``, the training and the
     writing of its outcome inside ``with recorder.recording():``, and
     :meth:`finish` at the end."""
 
     def __init__(self, folder: Path | None, meta: dict[str, Any],
                  resume: TrainState | None = None, checkpoint_seconds: float = 10.0,
-                 overwrite: bool = False, resume_hint: Path | None = None) -> None:
+                 overwrite: bool = False, resume_hint: Path | None = None,
+                 pending: bool = False, commit: bool = True, continuing: bool = False
+                 ) -> None:
         self.folder = None if folder is None else Path(folder)
+        self.work = self.folder
         self.meta = meta
         self.resume = resume
         self.checkpoint_seconds = checkpoint_seconds
-        self.hint = f"twinmlp train --resume {resume_hint or folder}"
+        self.hint_folder = Path(resume_hint or folder or ".")
+        self.hint = f"twinmlp train --resume {self.hint_folder}"
+        self.auto_commit = commit
+        self.pending = pending
         self.latest = resume  # the newest state, saved or not
         self._saved = resume
         self._saved_at = -math.inf
         if self.folder is not None:
-            self._start(fresh=resume is None, overwrite=overwrite)
+            self._start(fresh=resume is None and not continuing, overwrite=overwrite)
+
+    @property
+    def staged(self) -> bool:
+        """Whether this run works beside an earlier run it will replace."""
+        return self.work != self.folder
 
     def _start(self, fresh: bool, overwrite: bool) -> None:
-        """Claim the run folder (:func:`claim_run_folder`) and mark it running; a
-        ``fresh`` run first removes what an earlier run left there (its checkpoints,
-        history and plots)."""
+        """Claim the run folder (:func:`claim_run_folder`), choose where the run works
+        (:func:`run_work_folder`; a fresh run beside an earlier one gets a new staging
+        folder) and mark it running (or pending)."""
         claim_run_folder(self.folder, overwrite)
+        staging = self.folder / STAGING
         if fresh:
-            for name in RUN_FILES:
-                with fs_errors(self.folder / name, "remove the earlier run's"):
-                    (self.folder / name).unlink(missing_ok=True)
-        write_config(self.folder, self.meta, "running")
+            with fs_errors(staging, "remove the abandoned rerun"):
+                if staging.is_dir():  # a rerun stopped earlier, replaced by this one
+                    shutil.rmtree(staging)
+            if holds_a_run(self.folder):
+                ensure_folder(staging, "staging folder")
+                self.work = staging
+        else:
+            self.work = run_work_folder(self.folder)
+        write_config(self.work, self.meta, "pending" if self.pending else "running")
 
     def epoch_end(self, state: TrainState) -> None:
         """Remember the epoch's state; checkpoint it when the last one is old enough."""
@@ -285,9 +324,9 @@ class RunRecorder:
 
     def save(self, state: TrainState | None) -> None:
         """Write ``state`` as the epoch checkpoint, unless it is the one written last."""
-        if self.folder is None or state is None or state is self._saved:
+        if self.work is None or state is None or state is self._saved:
             return
-        save_train_state(self.folder / LAST, state, self.meta)
+        save_train_state(self.work / LAST, state, self.meta)
         self._saved, self._saved_at = state, time.monotonic()
 
     def history_so_far(self) -> History:
@@ -296,23 +335,45 @@ class RunRecorder:
 
     def finish(self, model: Any, data: Dataset, history: History, predictions: np.ndarray,
                seconds: float) -> None:
-        """Training ended: the last epoch checkpoint, then the outcome (:func:`finish_run`)."""
+        """Training ended: the last epoch checkpoint, then the outcome (:func:`finish_run`),
+        then (unless the caller commits) the rerun replaces the earlier run."""
         self.save(self.latest)
+        if self.work is not None:
+            finish_run(self.work, model, self.meta, data, history, predictions, seconds)
+            if self.auto_commit:
+                self.commit()
+
+    def commit(self) -> None:
+        """Put a finished rerun in place of the earlier run (:func:`commit_rerun`)."""
         if self.folder is not None:
-            finish_run(self.folder, model, self.meta, data, history, predictions, seconds)
+            commit_rerun(self.folder)
+
+    def discard(self) -> None:
+        """Drop the rerun, leaving the earlier run as it was."""
+        if self.staged:
+            shutil.rmtree(self.work, ignore_errors=True)
 
     @contextmanager
     def recording(self) -> Iterator[None]:
         """Around the training: a divergence or Ctrl-C saves the last good epoch, notes the
-        stop and becomes :class:`RunStoppedError`; any other failure is noted as "failed"
-        too, and a file-system failure (a full disk, say) becomes one line naming the
-        resume command. A bug keeps its traceback."""
+        stop and becomes :class:`RunStoppedError` (a diverged rerun is discarded instead:
+        the earlier run stays); any other failure is noted as "failed" too, and a
+        file-system failure (a full disk, say) becomes one line naming the resume command.
+        A bug keeps its traceback."""
         from twinmlp.shared.trainer import DivergenceError
 
         backend, folder = self.meta["backend"], self.folder
+        if folder is not None and self.pending:
+            write_config(self.work, self.meta, "running")
+            self.pending = False
         try:
             yield
         except DivergenceError as error:
+            if self.staged:
+                self.discard()
+                raise RunStoppedError(
+                    f"{backend}: {error}; this rerun is discarded: {self.hint_folder} keeps "
+                    f"the previous run, unchanged", 1) from None
             if folder is not None:
                 self.save(error.last_good)
                 record_stop(folder, self.meta, f"diverged: {error}", error.history)
@@ -323,16 +384,19 @@ class RunRecorder:
             if folder is None:
                 raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
             self.save(self.latest)
-            record_stop(folder, self.meta, f"interrupted after epoch {done}",
+            record_stop(self.work, self.meta, f"interrupted after epoch {done}",
                         self.history_so_far())
-            raise RunStoppedError(f"interrupted after epoch {done}; resume with: {self.hint}",
-                                  130) from None
+            kept = (f"; {self.hint_folder} keeps the previous run until this one finishes"
+                    if self.staged else "")
+            raise RunStoppedError(f"interrupted after epoch {done}{kept}; resume with: "
+                                  f"{self.hint}", 130) from None
         except TwinMLPError as error:
             if folder is None:
                 raise
             self._note_failure(f"failed: {error}")
-            raise type(error)(f"{error}; the run's last checkpointed epoch is in {folder}: "
-                              f"after fixing that, resume with: {self.hint}") from error
+            raise type(error)(f"{error}; the run's last checkpointed epoch is in "
+                              f"{self.work}: after fixing that, resume with: "
+                              f"{self.hint}") from error
         except Exception as error:
             if folder is not None:
                 self._note_failure(f"failed: {type(error).__name__}: {error}")
@@ -342,9 +406,43 @@ class RunRecorder:
         """Mark the run failed; when even that write fails (the same full disk), the
         first failure is the one to report, so this one is dropped."""
         try:
-            record_stop(self.folder, self.meta, status, self.history_so_far())
+            record_stop(self.work, self.meta, status, self.history_so_far())
         except TwinMLPError:
             pass
+
+
+def holds_a_run(folder: Path) -> bool:
+    """Whether ``folder`` holds files of a run that began (a ``config.json`` that only
+    describes a pending run is no run yet)."""
+    folder = Path(folder)
+    if any((folder / name).exists() for name in RUN_FILES if name != "config.json"):
+        return True
+    try:
+        return json.loads((folder / "config.json").read_text()).get("status") != "pending"
+    except (OSError, ValueError, AttributeError):
+        return (folder / "config.json").exists()
+
+
+def run_work_folder(folder: Path) -> Path:
+    """Where the newest run of ``folder`` lives: its staging folder when a rerun is
+    under way there (unfinished, or finished but not yet committed), else ``folder``."""
+    staging = Path(folder) / STAGING
+    return staging if (staging / "config.json").is_file() else Path(folder)
+
+
+def commit_rerun(folder: Path) -> bool:
+    """When ``folder``'s staging folder holds a finished rerun, move its files over the
+    earlier run's (``config.json`` last, so that a move cut short by a kill is finished
+    by the next ``--resume``); returns whether it did."""
+    staging = Path(folder) / STAGING
+    try:
+        finished = json.loads((staging / "config.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if finished != "finished":
+        return False
+    move_set(staging, folder, last="config.json", stale=RUN_FILES)
+    return True
 
 
 def finish_run(out: Path, model: Any, meta: dict[str, Any], data: Dataset, history: History,
@@ -397,6 +495,10 @@ def read_run_config(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainCon
     nproc = meta.get("nproc", 1)
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise CheckpointError(f"{source}: nproc must be an integer >= 1, got {nproc!r}")
+    copies = meta.get("floor_copies", 0)
+    if not isinstance(copies, int) or isinstance(copies, bool) or copies < 0:
+        raise CheckpointError(f"{source}: floor_copies must be an integer >= 0, got "
+                              f"{copies!r}")
     model = config_from_dict(ModelConfig, meta["model_config"], source, "model_config")
     training = config_from_dict(TrainConfig, meta["train_config"], source, "train_config")
     return meta, model, training
