@@ -244,3 +244,40 @@ def test_a_resumed_numpy_nproc_run_keeps_its_ranks(
     assert "×3 ranks" in resumed[1]
     assert json.loads((run / "config.json").read_text())["nproc"] == 3
     assert (run / FILENAME).read_bytes() == (whole / FILENAME).read_bytes()
+
+
+def verdicts(printed: str) -> list[str]:
+    return [line for line in printed.splitlines() if line.startswith("parity")]
+
+
+def test_a_resumed_pair_gets_the_verdict_and_exit_code_of_the_whole_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With dropout drawn on the device the twins part ways: the chaos floor fails the
+    whole run (exit 1), and so must the run stopped in its torch half and resumed."""
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys,
+        [*SMALL, "--dropout", "0.3", "--dropout-rng", "device", "--floor-copies", "1"],
+        where="torch")
+    assert verdicts(once[1])[0].startswith("parity FAIL (chaos floor)")
+    assert verdicts(resumed[1]) == verdicts(once[1])
+    assert resumed[0] == once[0] == 1
+    for half in ("numpy", "torch"):
+        assert (run / half / FILENAME).read_bytes() == (whole / half / FILENAME).read_bytes()
+
+
+def test_a_resumed_seeds_run_trains_every_seed_and_sums_them_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C in the first of three seeds: --resume on the parent folder finishes it,
+    trains the two not begun, and prints the summary of the uninterrupted run."""
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys, [*SMALL, "--backend", "numpy", "--seeds", "4,5,6"],
+        where="seed4")
+    summary = [line for line in once[1].splitlines() if "over seeds 4,5,6" in line]
+    assert summary and summary == [line for line in resumed[1].splitlines()
+                                   if "over seeds 4,5,6" in line]
+    assert resumed[0] == once[0] == 0
+    for seed in (4, 5, 6):
+        folder = f"seed{seed}"
+        assert (run / folder / FILENAME).read_bytes() == (whole / folder / FILENAME).read_bytes()
