@@ -281,3 +281,59 @@ def test_a_resumed_seeds_run_trains_every_seed_and_sums_them_up(
     for seed in (4, 5, 6):
         folder = f"seed{seed}"
         assert (run / folder / FILENAME).read_bytes() == (whole / folder / FILENAME).read_bytes()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and by them, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+@pytest.mark.slow
+def test_a_resumed_torch_run_of_two_ranks_runs_two_ranks_again(tmp_path: Path) -> None:
+    """Two torchrun ranks killed mid-run (the launcher and its ranks, paused first so
+    that the run is surely unfinished) resume as two ranks, byte-identical."""
+    import contextlib
+    import os
+
+    argv = ["train", "--backend", "torch", "--nproc", "2", "--epochs", "40", "--batch-size",
+            "256", "--layers", "64,16,10", "--patience", "none", "--checkpoint-seconds", "0",
+            "--quiet"]
+    whole, run = tmp_path / "whole", tmp_path / "run"
+    done = subprocess.run(cli(*argv, "--out", str(whole)), capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    process = subprocess.Popen(cli(*argv, "--out", str(run)), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_for_epoch(run, 2, process, timeout=300)
+        family = [process.pid, *descendants(process.pid)]
+        for pid in family:
+            os.kill(pid, signal.SIGSTOP)
+        assert json.loads((run / "config.json").read_text())["status"] == "running"
+    finally:
+        for pid in [process.pid, *descendants(process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    for pid in family:  # the ranks are gone (and with them the run folder's lock)
+        while Path(f"/proc/{pid}").exists() and "Z" not in (
+                Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[:1] or ["Z"]):
+            time.sleep(0.05)
+    resumed = subprocess.run(cli("train", "--resume", str(run), "--quiet"),
+                             capture_output=True, text=True, check=False, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 data-parallel ranks (gloo); resuming" in resumed.stdout
+    assert json.loads((run / "config.json").read_text())["nproc"] == 2
+    assert (run / FILENAME).read_bytes() == (whole / FILENAME).read_bytes()

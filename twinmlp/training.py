@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from twinmlp.runs import RunRecorder
-    from twinmlp.shared.trainer import History
+    from twinmlp.shared.trainer import History, TrainState
 
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
@@ -91,10 +91,10 @@ def floor_copies(value: int | None) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
     check_train_options(args)
-    if args.resume is not None:
-        return run_resume(args)
     if args.distributed_worker:
         return run_distributed_worker(args)
+    if args.resume is not None:
+        return run_resume(args)
     if args.nproc > 1 and args.backend != "numpy":
         return launch_torchrun(args)
     copies = floor_copies(args.floor_copies)
@@ -140,19 +140,24 @@ def claim_run_folders(args: argparse.Namespace, seeds: list[int] | None = None) 
 
 def launch_torchrun(args: argparse.Namespace) -> int:
     """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``)."""
-    import subprocess
-
     if args.backend != "torch":
         raise UsageError("--nproc with --backend both is not supported: pick numpy (ranks "
                          "simulated in one process) or torch (one process per rank)")
     if args.seeds:
         raise UsageError("--nproc does not combine with --seeds")
+    return torchrun(args.argv, args.nproc)
+
+
+def torchrun(argv: list[str], nproc: int) -> int:
+    """Run ``twinmlp argv`` as ``nproc`` torchrun ranks on this node; the exit code."""
+    import subprocess
+
     # The ranks learn their count from the process group; --nproc itself must not reach
     # torchrun's parser, which would read it as an abbreviation of --nproc-per-node.
-    passed = [a for i, a in enumerate(args.argv) if not a.startswith("--nproc")
-              and not (i > 0 and args.argv[i - 1] == "--nproc")]
+    passed = [a for i, a in enumerate(argv) if not a.startswith("--nproc")
+              and not (i > 0 and argv[i - 1] == "--nproc")]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={args.nproc}", "-m", "twinmlp", *passed,
+               f"--nproc-per-node={nproc}", "-m", "twinmlp", *passed,
                "--distributed-worker"]
     return subprocess.run(command, check=False).returncode
 
@@ -166,33 +171,60 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from twinmlp.runs import RunRecorder, run_metadata
+    from twinmlp.runs import RunRecorder, check_same_data, run_metadata
     from twinmlp.torch_impl.parallel import DataParallelMLP
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = args.device
+    resumed = resume_point(args.resume) if args.resume is not None else None
+    device = args.device if resumed is None else resumed[0]["device"]
     if device.startswith("cuda"):
         device = f"cuda:{local_rank}"
         torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     try:
         rank = dist.get_rank()
-        data = load_data(args)
-        training = train_config(args, data.name)
-        model = DataParallelMLP(make_twin("torch", model_config(args, data), device))
+        if resumed is None:
+            data = load_data(args)
+            training = train_config(args, data.name)
+            config, state, folder = model_config(args, data), None, args.out
+        else:
+            meta, config, training, state = resumed
+            folder = args.resume
+            data = load_data(args, name=meta["dataset"])
+            check_same_data(folder, meta, data)
+        model = DataParallelMLP(make_twin("torch", config, device))
         output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
             io.StringIO())
         with output:
             print(f"{data.summary()}; {dist.get_world_size()} data-parallel ranks "
-                  f"({dist.get_backend()})")
-            recorder = RunRecorder(args.out if rank == 0 else None,
+                  f"({dist.get_backend()})" + (f"; resuming {folder} after epoch "
+                                               f"{state.epoch if state else 0}"
+                                               if resumed else ""))
+            recorder = RunRecorder(folder if rank == 0 else None,
                                    run_metadata(model, "torch", device, data, training),
+                                   resume=state, continuing=resumed is not None,
                                    checkpoint_seconds=args.checkpoint_seconds,
                                    overwrite=args.overwrite)
             train_and_report(model, data, training, recorder, args.quiet or rank != 0)
     finally:
         dist.destroy_process_group()
     return 0
+
+
+def resume_point(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig,
+                                        TrainState | None]:
+    """A run folder's configuration and the state ``--resume`` continues from (``None``:
+    from epoch 0), its epoch checkpoint checked against its ``config.json``."""
+    from twinmlp.checkpoint import LAST, load_train_state
+    from twinmlp.runs import check_same_run, read_run_config, run_work_folder
+
+    work = run_work_folder(folder)
+    meta, config, training = read_run_config(work)
+    state = None
+    if (work / LAST).exists():
+        state, checkpoint_meta = load_train_state(work / LAST)
+        check_same_run(work, meta, checkpoint_meta)
+    return meta, config, training, state
 
 
 def run_seeds(args: argparse.Namespace, copies: int) -> int:
@@ -429,6 +461,24 @@ def resume_group(leaves: list[Path], args: argparse.Namespace
     return (0 if parity_verdict(halves, data, config, training, copies) else 1), accuracies
 
 
+def resume_ranks(folder: Path, args: argparse.Namespace, nproc: int, commit: bool
+                 ) -> TrainedTwin | None:
+    """Resume a torch run of ``nproc`` ranks as it ran: torchrun starts them again (the
+    folder is handed over to rank 0); the finished run is read back from its folder."""
+    from twinmlp.runs import RunStoppedError, release_run_folders
+
+    if not commit:
+        raise UsageError(f"{folder}: a run of {nproc} torch ranks is not half of a pair")
+    release_run_folders()
+    argv = ["train", "--resume", str(folder), "--checkpoint-seconds",
+            str(args.checkpoint_seconds), *(["--quiet"] if args.quiet else [])]
+    code = torchrun(argv, nproc)
+    if code != 0:
+        raise RunStoppedError(f"the {nproc} torch ranks resuming {folder} ended with exit "
+                              f"code {code}", code)
+    return trained_from_folder(folder)
+
+
 def read_run_config_of(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig]:
     """The configuration of the run in ``folder`` (after its rerun was committed)."""
     from twinmlp.runs import read_run_config, run_work_folder
@@ -458,11 +508,9 @@ def resume_one(folder: Path, args: argparse.Namespace, commit: bool = True
     """Resume one run folder (or say it finished); a run stopped before its first epoch
     checkpoint starts from epoch 0, which gives the same result. ``commit=False`` leaves
     a finished rerun in its staging folder (the caller commits a pair together)."""
-    from twinmlp.checkpoint import LAST, load_train_state
     from twinmlp.runs import (
         RunRecorder,
         check_same_data,
-        check_same_run,
         read_run_config,
         run_metadata,
         run_work_folder,
@@ -473,14 +521,13 @@ def resume_one(folder: Path, args: argparse.Namespace, commit: bool = True
     if meta["status"] == "finished":
         print(f"{folder}: this run already finished; nothing to resume")
         return None
-    state = None
-    if (work / LAST).exists():
-        state, checkpoint_meta = load_train_state(work / LAST)
-        check_same_run(work, meta, checkpoint_meta)
+    meta, config, training, state = resume_point(folder)
+    if meta["backend"] == "torch" and meta.get("nproc", 1) > 1:
+        return resume_ranks(folder, args, meta["nproc"], commit)
     data = load_data(args, name=meta["dataset"])
     check_same_data(work, meta, data)
     model = make_twin(meta["backend"], config, meta["device"])
-    if meta.get("nproc", 1) > 1:  # numpy's simulated ranks (torch's relaunch torchrun)
+    if meta.get("nproc", 1) > 1:  # numpy's simulated ranks (torch's: resume_ranks)
         from twinmlp.numpy_impl.parallel import DataParallelMLP
 
         model = DataParallelMLP(model, meta["nproc"])
