@@ -617,6 +617,15 @@ def test_a_closed_stdout_ends_other_commands_quietly(command: list[str]) -> None
     assert (done.returncode, done.stderr) == (0, "")
 
 
+def test_a_closed_stdout_leaves_a_benchmarks_results(tmp_path: Path) -> None:
+    bench = ["bench", "--dataset", "digits", "--hidden", "8", "--batch-sizes", "64",
+             "--repeats", "1", "--warmup", "0", "--no-anchors", "--backends", "numpy",
+             "--quiet", "--out", str(tmp_path / "bench")]
+    done = piped(bench, 0, unbuffered=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (tmp_path / "bench" / "bench.json").is_file()
+
+
 # --- --resume continues the same run: on the same data ---
 
 @pytest.mark.parametrize("change", ["fewer rows", "other values"])
