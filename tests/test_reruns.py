@@ -186,3 +186,33 @@ def test_a_rerun_whose_torch_half_diverges_keeps_the_whole_earlier_pair(
     assert f"{out} keeps the previous run, unchanged" in one_error_line(capsys)
     assert {half: contents(out / half) for half in ("numpy", "torch")} == before
     assert not (out / "numpy" / STAGING).exists() and not (out / "torch" / STAGING).exists()
+
+
+def test_a_diverged_rerun_over_a_stopped_pair_keeps_that_pair_resumable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The earlier pair stopped in its numpy half (its torch half only described); a
+    rerun that diverges must not leave its own description in the torch half."""
+    from twinmlp.shared.trainer import DivergenceError, History, TrainState
+    from twinmlp.torch_impl import MLP
+
+    from tests.test_resume_and_divergence import ctrl_c_at
+
+    out = tmp_path / "pair"
+    ctrl_c_at(monkeypatch, 2, "numpy")
+    assert main([*BOTH, "--out", str(out)]) == 130
+    before = {half: contents(out / half) for half in ("numpy", "torch")}
+
+    def diverge(self: MLP, *args: object, **kwargs: object) -> object:
+        raise DivergenceError(1, 1, 9, "the loss became nan",
+                              TrainState(0, self.state_dict(), {}, History()))
+
+    monkeypatch.setattr(MLP, "fit", diverge)
+    assert main([*BOTH, "--seed", "3", "--out", str(out)]) == 1
+    assert {half: contents(out / half) for half in ("numpy", "torch")} == before
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    for half in ("numpy", "torch"):
+        assert config(out / half)["status"] == "finished"
+        assert config(out / half)["model_config"]["seed"] == 0

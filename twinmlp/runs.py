@@ -268,7 +268,8 @@ class RunRecorder:
     divergence discards the rerun, Ctrl-C or a kill leaves it in the staging folder for
     ``--resume``. ``pending`` marks a run described but not yet begun (the torch half);
     ``continuing`` a run that ``--resume`` goes on with (from ``resume``, or from epoch 0
-    when it stopped before its first checkpoint).
+    when it stopped before its first checkpoint); ``stage`` overrides the choice of a
+    staging folder (a pair stages both halves when either holds a run).
 
     Use: ``recorder.epoch_end`` as ``fit``'s ``on_epoch_end``, the training and the
     writing of its outcome inside ``with recorder.recording():``, and
@@ -277,8 +278,8 @@ class RunRecorder:
     def __init__(self, folder: Path | None, meta: dict[str, Any],
                  resume: TrainState | None = None, checkpoint_seconds: float = 10.0,
                  overwrite: bool = False, resume_hint: Path | None = None,
-                 pending: bool = False, commit: bool = True, continuing: bool = False
-                 ) -> None:
+                 pending: bool = False, commit: bool = True, continuing: bool = False,
+                 stage: bool | None = None) -> None:
         self.folder = None if folder is None else Path(folder)
         self.work = self.folder
         self.meta = meta
@@ -292,24 +293,24 @@ class RunRecorder:
         self._saved = resume
         self._saved_at = -math.inf
         if self.folder is not None:
-            self._start(fresh=resume is None and not continuing, overwrite=overwrite)
+            self._start(resume is None and not continuing, overwrite, stage)
 
     @property
     def staged(self) -> bool:
         """Whether this run works beside an earlier run it will replace."""
         return self.work != self.folder
 
-    def _start(self, fresh: bool, overwrite: bool) -> None:
+    def _start(self, fresh: bool, overwrite: bool, stage: bool | None) -> None:
         """Claim the run folder (:func:`claim_run_folder`), choose where the run works
-        (:func:`run_work_folder`; a fresh run beside an earlier one gets a new staging
-        folder) and mark it running (or pending)."""
+        (:func:`run_work_folder`; a fresh run beside an earlier one, or told to ``stage``,
+        gets a new staging folder) and mark it running (or pending)."""
         claim_run_folder(self.folder, overwrite)
         staging = self.folder / STAGING
         if fresh:
             with fs_errors(staging, "remove the abandoned rerun"):
                 if staging.is_dir():  # a rerun stopped earlier, replaced by this one
                     shutil.rmtree(staging)
-            if holds_a_run(self.folder):
+            if holds_a_run(self.folder) if stage is None else stage:
                 ensure_folder(staging, "staging folder")
                 self.work = staging
         else:

@@ -286,7 +286,7 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
     """One ``train`` run of one or both twins (on ``data``, else the dataset the options
     name), judged with ``copies`` nudged runs when there are two; returns the exit code and
     test accuracies."""
-    from twinmlp.runs import RunRecorder, RunStoppedError, run_metadata
+    from twinmlp.runs import RunRecorder, RunStoppedError, holds_a_run, run_metadata
 
     # A missing dataset or a bad option fails before any folder is made.
     data = data or load_data(args)
@@ -313,11 +313,14 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
     # Both halves described before the first epoch (the torch half "pending"), so that
     # --resume on the parent folder can finish a torch half that Ctrl-C stopped before it
     # began; a pair's rerun replaces the earlier pair only when both halves finished.
+    # A pair's halves are staged together, so that a discarded rerun takes both.
+    stage = any(holds_a_run(f) for f in folders.values() if f is not None) if pair else None
     recorders = {backend: RunRecorder(folders[backend], metas[backend],
                                       checkpoint_seconds=args.checkpoint_seconds,
                                       overwrite=args.overwrite,
                                       resume_hint=getattr(args, "resume_hint", args.out),
-                                      pending=backend != backends[0], commit=not pair)
+                                      pending=backend != backends[0], commit=not pair,
+                                      stage=stage)
                  for backend in models}
     trained = {}
     try:
