@@ -179,3 +179,161 @@ def test_epoch_checkpoints_follow_checkpoint_seconds(seconds: str, expected: lis
                  "--checkpoint-seconds", seconds, "--quiet", "--out", str(tmp_path / "run")]) == 0
     assert writes == expected
     assert load_train_state(tmp_path / "run" / LAST)[0].epoch == 12
+
+
+def test_a_resumed_run_with_device_dropout_is_bit_identical(digits: Dataset) -> None:
+    """Dropout masks drawn by torch on the device: a run stopped after epoch 2 and resumed
+    by a new model ends with the bytes of the run trained in one go."""
+    options = dict(epochs=4, batch_size=128, lr=0.05, dropout=0.3, dropout_rng="device",
+                   verbose=False)
+    whole = torch_impl.MLP([64, 16, 10], seed=3)
+    states = []
+    whole.fit(digits.X_train, digits.y_train, on_epoch_end=states.append, **options)
+    resumed = torch_impl.MLP([64, 16, 10], seed=3)
+    resumed.fit(digits.X_train, digits.y_train, resume=states[1], **options)
+    for name, value in whole.state_dict().items():
+        assert value.tobytes() == resumed.state_dict()[name].tobytes(), name
+
+
+# --- resume means the same run, for every kind of run ---
+
+SMALL = ["train", "--epochs", "4", "--lr", "0.05", "--batch-size", "128", "--layers", "64,16,10",
+         "--patience", "none", "--checkpoint-seconds", "0", "--quiet"]
+
+
+def ctrl_c_at(monkeypatch: pytest.MonkeyPatch, epoch: int, where: str = "") -> list[Path]:
+    """Ctrl-C arrives once, when the epoch checkpoint of ``epoch`` of a run folder whose
+    path contains ``where`` is about to be written; returns where it arrived."""
+    from twinmlp import runs
+
+    real, fired = runs.save_train_state, []
+
+    def save(path: Path, state, meta: dict) -> None:
+        if not fired and state.epoch == epoch and where in str(path):
+            fired.append(Path(path))
+            raise KeyboardInterrupt
+        real(path, state, meta)
+
+    monkeypatch.setattr(runs, "save_train_state", save)
+    return fired
+
+
+def stopped_and_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str], argv: list[str], where: str = ""
+                        ) -> tuple[tuple[int, str], tuple[int, str], Path, Path]:
+    """``argv`` run in one go into ``whole``, and into ``run`` stopped by Ctrl-C after
+    epoch 2 (in the folder containing ``where``) then resumed: each one's exit code and
+    standard output, and the two folders."""
+    whole, run = tmp_path / "whole", tmp_path / "run"
+    code = main([*argv, "--out", str(whole)])
+    once = code, capsys.readouterr().out
+    fired = ctrl_c_at(monkeypatch, 2, where)
+    assert main([*argv, "--out", str(run)]) == 130
+    assert fired, "Ctrl-C never arrived"
+    assert f"resume with: twinmlp train --resume {run}" in capsys.readouterr().err
+    code = main(["train", "--resume", str(run), "--quiet"])
+    return once, (code, capsys.readouterr().out), whole, run
+
+
+def test_a_resumed_numpy_nproc_run_keeps_its_ranks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys, [*SMALL, "--backend", "numpy", "--nproc", "3"])
+    assert once[0] == resumed[0] == 0
+    assert "×3 ranks" in resumed[1]
+    assert json.loads((run / "config.json").read_text())["nproc"] == 3
+    assert (run / FILENAME).read_bytes() == (whole / FILENAME).read_bytes()
+
+
+def verdicts(printed: str) -> list[str]:
+    return [line for line in printed.splitlines() if line.startswith("parity")]
+
+
+def test_a_resumed_pair_gets_the_verdict_and_exit_code_of_the_whole_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With dropout drawn on the device the twins part ways: the chaos floor fails the
+    whole run (exit 1), and so must the run stopped in its torch half and resumed."""
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys,
+        [*SMALL, "--dropout", "0.3", "--dropout-rng", "device", "--floor-copies", "1"],
+        where="torch")
+    assert verdicts(once[1])[0].startswith("parity FAIL (chaos floor)")
+    assert verdicts(resumed[1]) == verdicts(once[1])
+    assert resumed[0] == once[0] == 1
+    for half in ("numpy", "torch"):
+        assert (run / half / FILENAME).read_bytes() == (whole / half / FILENAME).read_bytes()
+
+
+def test_a_resumed_seeds_run_trains_every_seed_and_sums_them_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C in the first of three seeds: --resume on the parent folder finishes it,
+    trains the two not begun, and prints the summary of the uninterrupted run."""
+    once, resumed, whole, run = stopped_and_resumed(
+        tmp_path, monkeypatch, capsys, [*SMALL, "--backend", "numpy", "--seeds", "4,5,6"],
+        where="seed4")
+    summary = [line for line in once[1].splitlines() if "over seeds 4,5,6" in line]
+    assert summary and summary == [line for line in resumed[1].splitlines()
+                                   if "over seeds 4,5,6" in line]
+    assert resumed[0] == once[0] == 0
+    for seed in (4, 5, 6):
+        folder = f"seed{seed}"
+        assert (run / folder / FILENAME).read_bytes() == (whole / folder / FILENAME).read_bytes()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and by them, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+@pytest.mark.slow
+def test_a_resumed_torch_run_of_two_ranks_runs_two_ranks_again(tmp_path: Path) -> None:
+    """Two torchrun ranks killed mid-run (the launcher and its ranks, paused first so
+    that the run is surely unfinished) resume as two ranks, byte-identical."""
+    import contextlib
+    import os
+
+    argv = ["train", "--backend", "torch", "--nproc", "2", "--epochs", "40", "--batch-size",
+            "256", "--layers", "64,16,10", "--patience", "none", "--checkpoint-seconds", "0",
+            "--quiet"]
+    whole, run = tmp_path / "whole", tmp_path / "run"
+    done = subprocess.run(cli(*argv, "--out", str(whole)), capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    process = subprocess.Popen(cli(*argv, "--out", str(run)), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_for_epoch(run, 2, process, timeout=300)
+        family = [process.pid, *descendants(process.pid)]
+        for pid in family:
+            os.kill(pid, signal.SIGSTOP)
+        assert json.loads((run / "config.json").read_text())["status"] == "running"
+    finally:
+        for pid in [process.pid, *descendants(process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    for pid in family:  # the ranks are gone (and with them the run folder's lock)
+        while Path(f"/proc/{pid}").exists() and "Z" not in (
+                Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[:1] or ["Z"]):
+            time.sleep(0.05)
+    resumed = subprocess.run(cli("train", "--resume", str(run), "--quiet"),
+                             capture_output=True, text=True, check=False, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 data-parallel ranks (gloo); resuming" in resumed.stdout
+    assert json.loads((run / "config.json").read_text())["nproc"] == 2
+    assert (run / FILENAME).read_bytes() == (whole / FILENAME).read_bytes()

@@ -591,3 +591,81 @@ def test_seeds_leave_the_parsed_options_as_they_were(tmp_path: Path) -> None:
     assert run_seeds(args, copies=0) == 0
     assert vars(args) == before
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["seed3", "seed4"]
+
+
+# --- a reader that stops reading ends nothing ---
+
+def piped(command: list[str], close_after_lines: int, unbuffered: bool
+          ) -> subprocess.CompletedProcess:
+    """Run ``twinmlp command`` with stdout into a pipe whose reader goes away after
+    ``close_after_lines`` lines (0: before any), as ``| head -1`` does."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(cli(*command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env)
+    for _ in range(close_after_lines):
+        assert process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.wait(timeout=300)
+    return subprocess.CompletedProcess(command, process.returncode, "", err)
+
+
+@pytest.mark.parametrize(("lines", "unbuffered"), [(1, True), (0, False)],
+                         ids=["closed after the first line", "closed before any line"])
+def test_a_closed_stdout_leaves_a_finished_run(tmp_path: Path, lines: int,
+                                               unbuffered: bool) -> None:
+    """``twinmlp train --out R | head -1``: the run finishes and writes every file, and
+    the command ends quietly with its own exit code."""
+    run = tmp_path / "run"
+    done = piped([*QUICK, "--out", str(run)], lines, unbuffered)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert config(run)["status"] == "finished"
+    assert {FILENAME, LAST, "curves.png", "confusion.png", "history.csv"} <= {
+        p.name for p in run.iterdir()}
+
+
+@pytest.mark.parametrize("command", [["data", "list"], ["show", "softmax"]],
+                         ids=["data list", "show"])
+def test_a_closed_stdout_ends_other_commands_quietly(command: list[str]) -> None:
+    done = piped(command, 0, unbuffered=False)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_closed_stdout_leaves_a_benchmarks_results(tmp_path: Path) -> None:
+    bench = ["bench", "--dataset", "digits", "--hidden", "8", "--batch-sizes", "64",
+             "--repeats", "1", "--warmup", "0", "--no-anchors", "--backends", "numpy",
+             "--quiet", "--out", str(tmp_path / "bench")]
+    done = piped(bench, 0, unbuffered=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (tmp_path / "bench" / "bench.json").is_file()
+
+
+# --- --resume continues the same run: on the same data ---
+
+@pytest.mark.parametrize("change", ["fewer rows", "other values"])
+def test_resume_refuses_other_data_naming_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        digits: Dataset, change: str) -> None:
+    import dataclasses
+
+    from twinmlp import training
+
+    run = interrupted_run(tmp_path, "run")
+    before = config(run)
+    if change == "fewer rows":
+        other = dataclasses.replace(digits, X_train=digits.X_train[:480],
+                                    y_train=digits.y_train[:480])
+    else:
+        other = dataclasses.replace(digits, X_train=digits.X_train[::-1].copy())
+    monkeypatch.setattr(training, "load_data", lambda args, name=None: other)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = one_error_line(capsys)
+    assert f"{run} trained on other data: {run / 'config.json'} records digits 1149 train" in err
+    assert ("the data found now is 480 train / 288 val / 360 test" if change == "fewer rows"
+            else "the data found now is 1149 train / 288 val / 360 test") in err
+    assert before["data"]["sha256"][:12] in err
+    assert config(run) == before

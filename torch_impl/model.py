@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig
-from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.dropout import DROPOUT_STREAM, DropoutStep
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import param_names
 from twinmlp.shared.layout import column_major_buffers, step_buffer_shapes
@@ -213,7 +213,9 @@ class MLP(TwinMLP):
         if dropout.rng == "device":
             if self._device_generator is None:
                 self._device_generator = torch.Generator(self.device)
-                self._device_generator.manual_seed(dropout.seed)
+            # Seeded by (seed, epoch, step) like the shared masks, not one stream per fit:
+            # a resumed run draws the same masks without replaying the stream.
+            self._device_generator.manual_seed(_device_dropout_seed(dropout))
             return [None] + [(torch.rand((n_rows, width), generator=self._device_generator,
                                          device=self.device, dtype=self.dtype) >= dropout.rate
                               ).to(self.dtype) * scale for width in widths]
@@ -270,3 +272,10 @@ def _resolve_device(device: str) -> torch.device:
         raise TwinMLPError(f"device = {device!r} is not available: torch sees "
                            f"{torch.cuda.device_count()} CUDA device(s)")
     return torch.device("cuda", index)
+
+
+def _device_dropout_seed(dropout: DropoutStep) -> int:
+    """The device generator's seed for one step's masks, from (seed, epoch, step)."""
+    words = np.random.SeedSequence([dropout.seed, dropout.epoch, dropout.step,
+                                    DROPOUT_STREAM]).generate_state(2, np.uint32)
+    return (int(words[0]) << 31) ^ int(words[1])

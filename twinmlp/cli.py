@@ -8,6 +8,9 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
+import io
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -41,7 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code. Output goes through
+    :class:`QuietWhenClosed`: a reader that stops reading (``| head -1``) ends nothing,
+    the command finishes its work and its exit code is its own."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = QuietWhenClosed(sys.stdout), QuietWhenClosed(sys.stderr)
+    try:
+        code = run_command(argv)
+        sys.stdout.flush()  # the last buffered lines, while a closed pipe is still caught
+        sys.stderr.flush()
+        return code
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run its command, and turn every expected failure into one line."""
     from twinmlp.runs import RunStoppedError, release_run_folders
     from twinmlp.shared.threads import user_threads
 
@@ -62,6 +80,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         release_run_folders()
+
+
+class QuietWhenClosed:
+    """An output stream whose reader may go away: the first write or flush that meets a
+    closed pipe (``EPIPE``) turns it silent. Later output is dropped, and the file
+    descriptor is pointed at ``/dev/null`` so that the interpreter's own flush at exit
+    has nowhere to fail. Everything else is the wrapped stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            self._guarded(lambda: self.stream.write(text))
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            self._guarded(self.stream.flush)
+
+    def _guarded(self, action: Any) -> None:
+        try:
+            action()
+        except OSError as error:
+            if not isinstance(error, BrokenPipeError) and error.errno != errno.EPIPE:
+                raise
+            self.closed_by_reader = True
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, self.stream.fileno())
+                os.close(null)
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass  # a stream without a descriptor (a test's capture) has no exit flush
+
+    def isatty(self) -> bool:
+        return not self.closed_by_reader and self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, buffer, …: the wrapped stream's
+        return getattr(self.stream, name)
 
 
 def cuda_numerics(args: argparse.Namespace) -> AbstractContextManager[Any]:

@@ -142,6 +142,26 @@ def write_set(folder: Path, write: Callable[[Path], object]) -> list[Path]:
     return [folder / file.name for file in files]
 
 
+def move_set(source: Path, folder: Path, last: str, stale: tuple[str, ...] = ()) -> None:
+    """Move every file of the folder ``source`` into ``folder`` (``last`` after the others:
+    while it is still in ``source`` the move is unfinished and can be done again), delete
+    the names in ``stale`` that ``source`` did not hold, then remove ``source``. The moves
+    are renames in one file system, run with Ctrl-C held back."""
+    source, folder = Path(source), Path(folder)
+    with fs_errors(folder, "write into"):
+        files = sorted((p for p in source.iterdir() if p.is_file()),
+                       key=lambda p: p.name == last)
+        names = {file.name for file in files}
+        with _sigint_held():
+            for file in files:
+                os.replace(file, folder / file.name)
+            for name in stale:
+                if name not in names:
+                    (folder / name).unlink(missing_ok=True)
+            _fsync_folder(folder)
+        shutil.rmtree(source, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
     """Hold Ctrl-C back inside the block and deliver it after. (A signal mask would not

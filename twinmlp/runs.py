@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
 import math
 import os
 import platform
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +48,7 @@ from twinmlp.files import (
     atomic_write_text,
     ensure_folder,
     fs_errors,
+    move_set,
 )
 from twinmlp.plots import plot_confusion, plot_curves
 from twinmlp.shared.config import ModelConfig, TrainConfig
@@ -68,16 +71,68 @@ def run_metadata(model: Any, backend: str, device: str, data: Dataset,
                  train_config: TrainConfig) -> dict[str, Any]:
     """What a run is: the part of ``config.json`` known before training starts (``nproc``:
     the data-parallel ranks of a ``DataParallelMLP``, else 1)."""
+    return describe_run(model.config, getattr(model, "world_size", 1), backend, device, data,
+                        train_config)
+
+
+def describe_run(config: ModelConfig, nproc: int, backend: str, device: str, data: Dataset,
+                 train_config: TrainConfig) -> dict[str, Any]:
+    """:func:`run_metadata` of a model not built yet (its configuration and ranks)."""
     import torch
 
     return {
-        "model_config": model.config.to_dict(), "train_config": train_config.to_dict(),
-        "backend": backend, "device": device, "dtype": model.config.dtype,
+        "model_config": config.to_dict(), "train_config": train_config.to_dict(),
+        "backend": backend, "device": device, "dtype": config.dtype,
         "dataset": data.name, "n_train": len(data.y_train),
         "versions": {"twinmlp": __version__, "numpy": np.__version__,
                      "torch": torch.__version__, "python": platform.python_version()},
-        "nproc": getattr(model, "world_size", 1),
+        "nproc": nproc, "data": data_fingerprint(data),
     }
+
+
+#: The fingerprints computed in this process, by dataset object (hashing Fashion-MNIST's
+#: arrays takes about half a second; ``--seeds`` would do it once per seed).
+_FINGERPRINTS: dict[int, tuple[Dataset, dict[str, Any]]] = {}
+
+
+def data_fingerprint(data: Dataset) -> dict[str, Any]:
+    """What identifies the data a run trains on: the split sizes and a SHA-256 over every
+    split's arrays (name, dtype, shape, bytes), so that ``--resume`` can refuse other data."""
+    known = _FINGERPRINTS.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    digest = hashlib.sha256()
+    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        array = np.ascontiguousarray(getattr(data, name))
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.data)
+    fingerprint = {"n_train": len(data.y_train), "n_val": len(data.y_val),
+                   "n_test": len(data.y_test), "sha256": digest.hexdigest()}
+    _FINGERPRINTS.clear()  # one dataset at a time is all a command uses
+    _FINGERPRINTS[id(data)] = (data, fingerprint)
+    return fingerprint
+
+
+def check_same_data(folder: Path, meta: dict[str, Any], data: Dataset) -> None:
+    """Refuse to resume a run on data other than its own (other rows, other values),
+    in one line naming both."""
+    recorded = meta.get("data")
+    if not isinstance(recorded, dict):  # a run folder from before fingerprints: sizes only
+        recorded = {"n_train": meta.get("n_train")}
+    now = data_fingerprint(data)
+    if all(recorded.get(key) == now[key] for key in recorded):
+        return
+
+    def described(facts: dict[str, Any]) -> str:
+        sizes = " / ".join(f"{facts[key]} {key[2:]}" for key in ("n_train", "n_val", "n_test")
+                           if key in facts)
+        return sizes + (f", sha256 {facts['sha256'][:12]}…" if "sha256" in facts else "")
+
+    raise RunFolderError(
+        f"{folder} trained on other data: {folder / 'config.json'} records "
+        f"{meta['dataset']} {described(recorded)} but the data found now is "
+        f"{described(now)}; not resuming (point --data-root at the run's own data, or "
+        f"start afresh with twinmlp train --out)")
 
 
 def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> None:
@@ -89,6 +144,8 @@ def write_config(out: Path, meta: dict[str, Any], status: str, **facts: Any) -> 
 #: The files a run folder holds (and nothing else, apart from the lock).
 RUN_FILES = ("config.json", "history.csv", FILENAME, LAST, "curves.png", "confusion.png")
 LOCK = ".twinmlp.lock"
+#: Where a rerun into a folder that holds a run works until it finishes (see RunRecorder).
+STAGING = ".twinmlp-rerun"
 #: Run folders this process holds, and the open lock file of each.
 _HELD: dict[Path, int] = {}
 
@@ -131,6 +188,8 @@ def claim_run_folder(folder: Path, overwrite: bool = False) -> Path:
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
         remove_temporary_files(folder)
+        if (folder / STAGING).is_dir():
+            remove_temporary_files(folder / STAGING)
     except BaseException:
         os.close(handle)
         raise
@@ -148,7 +207,7 @@ def foreign_files(folder: Path) -> list[str]:
     """Names in ``folder`` that twinmlp did not write there: anything but the run files
     and their temporaries, or run files beside a ``config.json`` that is not a run's."""
     names = sorted(entry.name for entry in Path(folder).iterdir())
-    foreign = [name for name in names if name != LOCK and name not in RUN_FILES
+    foreign = [name for name in names if name not in (LOCK, STAGING) and name not in RUN_FILES
                and not _is_temporary(name)]
     if any(name in RUN_FILES for name in names) and not is_run_config(folder / "config.json"):
         foreign += [name for name in names if name in RUN_FILES]
@@ -200,34 +259,61 @@ class RunRecorder:
     when it stops (Ctrl-C, divergence) or fails, so that ``config.json`` never stays
     "running". Without a ``folder`` nothing is written, and stops are still told.
 
+    A rerun is a transaction: when ``folder`` already holds a run, the new one works in
+    ``folder/.twinmlp-rerun`` (:attr:`work`) and its files replace the old run's only
+    when it has finished (:meth:`commit`; ``commit=False`` leaves that to the caller, who
+    commits a ``--backend both`` pair together). Until then the old run stays whole: a
+    divergence discards the rerun, Ctrl-C or a kill leaves it in the staging folder for
+    ``--resume``. ``pending`` marks a run described but not yet begun (the torch half);
+    ``continuing`` a run that ``--resume`` goes on with (from ``resume``, or from epoch 0
+    when it stopped before its first checkpoint); ``stage`` overrides the choice of a
+    staging folder (a pair stages both halves when either holds a run).
+
     Use: ``recorder.epoch_end`` as ``fit``'s ``on_epoch_end``, the training and the
     writing of its outcome inside ``with recorder.recording():``, and
     :meth:`finish` at the end."""
 
     def __init__(self, folder: Path | None, meta: dict[str, Any],
                  resume: TrainState | None = None, checkpoint_seconds: float = 10.0,
-                 overwrite: bool = False, resume_hint: Path | None = None) -> None:
+                 overwrite: bool = False, resume_hint: Path | None = None,
+                 pending: bool = False, commit: bool = True, continuing: bool = False,
+                 stage: bool | None = None) -> None:
         self.folder = None if folder is None else Path(folder)
+        self.work = self.folder
         self.meta = meta
         self.resume = resume
         self.checkpoint_seconds = checkpoint_seconds
-        self.hint = f"twinmlp train --resume {resume_hint or folder}"
+        self.hint_folder = Path(resume_hint or folder or ".")
+        self.hint = f"twinmlp train --resume {self.hint_folder}"
+        self.auto_commit = commit
+        self.pending = pending
         self.latest = resume  # the newest state, saved or not
         self._saved = resume
         self._saved_at = -math.inf
         if self.folder is not None:
-            self._start(fresh=resume is None, overwrite=overwrite)
+            self._start(resume is None and not continuing, overwrite, stage)
 
-    def _start(self, fresh: bool, overwrite: bool) -> None:
-        """Claim the run folder (:func:`claim_run_folder`) and mark it running; a
-        ``fresh`` run first removes what an earlier run left there (its checkpoints,
-        history and plots)."""
+    @property
+    def staged(self) -> bool:
+        """Whether this run works beside an earlier run it will replace."""
+        return self.work != self.folder
+
+    def _start(self, fresh: bool, overwrite: bool, stage: bool | None) -> None:
+        """Claim the run folder (:func:`claim_run_folder`), choose where the run works
+        (:func:`run_work_folder`; a fresh run beside an earlier one, or told to ``stage``,
+        gets a new staging folder) and mark it running (or pending)."""
         claim_run_folder(self.folder, overwrite)
+        staging = self.folder / STAGING
         if fresh:
-            for name in RUN_FILES:
-                with fs_errors(self.folder / name, "remove the earlier run's"):
-                    (self.folder / name).unlink(missing_ok=True)
-        write_config(self.folder, self.meta, "running")
+            with fs_errors(staging, "remove the abandoned rerun"):
+                if staging.is_dir():  # a rerun stopped earlier, replaced by this one
+                    shutil.rmtree(staging)
+            if holds_a_run(self.folder) if stage is None else stage:
+                ensure_folder(staging, "staging folder")
+                self.work = staging
+        else:
+            self.work = run_work_folder(self.folder)
+        write_config(self.work, self.meta, "pending" if self.pending else "running")
 
     def epoch_end(self, state: TrainState) -> None:
         """Remember the epoch's state; checkpoint it when the last one is old enough."""
@@ -237,9 +323,9 @@ class RunRecorder:
 
     def save(self, state: TrainState | None) -> None:
         """Write ``state`` as the epoch checkpoint, unless it is the one written last."""
-        if self.folder is None or state is None or state is self._saved:
+        if self.work is None or state is None or state is self._saved:
             return
-        save_train_state(self.folder / LAST, state, self.meta)
+        save_train_state(self.work / LAST, state, self.meta)
         self._saved, self._saved_at = state, time.monotonic()
 
     def history_so_far(self) -> History:
@@ -248,23 +334,45 @@ class RunRecorder:
 
     def finish(self, model: Any, data: Dataset, history: History, predictions: np.ndarray,
                seconds: float) -> None:
-        """Training ended: the last epoch checkpoint, then the outcome (:func:`finish_run`)."""
+        """Training ended: the last epoch checkpoint, then the outcome (:func:`finish_run`),
+        then (unless the caller commits) the rerun replaces the earlier run."""
         self.save(self.latest)
+        if self.work is not None:
+            finish_run(self.work, model, self.meta, data, history, predictions, seconds)
+            if self.auto_commit:
+                self.commit()
+
+    def commit(self) -> None:
+        """Put a finished rerun in place of the earlier run (:func:`commit_rerun`)."""
         if self.folder is not None:
-            finish_run(self.folder, model, self.meta, data, history, predictions, seconds)
+            commit_rerun(self.folder)
+
+    def discard(self) -> None:
+        """Drop the rerun, leaving the earlier run as it was."""
+        if self.staged:
+            shutil.rmtree(self.work, ignore_errors=True)
 
     @contextmanager
     def recording(self) -> Iterator[None]:
         """Around the training: a divergence or Ctrl-C saves the last good epoch, notes the
-        stop and becomes :class:`RunStoppedError`; any other failure is noted as "failed"
-        too, and a file-system failure (a full disk, say) becomes one line naming the
-        resume command. A bug keeps its traceback."""
+        stop and becomes :class:`RunStoppedError` (a diverged rerun is discarded instead:
+        the earlier run stays); any other failure is noted as "failed" too, and a
+        file-system failure (a full disk, say) becomes one line naming the resume command.
+        A bug keeps its traceback."""
         from twinmlp.shared.trainer import DivergenceError
 
         backend, folder = self.meta["backend"], self.folder
+        if folder is not None and self.pending:
+            write_config(self.work, self.meta, "running")
+            self.pending = False
         try:
             yield
         except DivergenceError as error:
+            if self.staged:
+                self.discard()
+                raise RunStoppedError(
+                    f"{backend}: {error}; this rerun is discarded: {self.hint_folder} keeps "
+                    f"the previous run, unchanged", 1) from None
             if folder is not None:
                 self.save(error.last_good)
                 record_stop(folder, self.meta, f"diverged: {error}", error.history)
@@ -275,16 +383,19 @@ class RunRecorder:
             if folder is None:
                 raise RunStoppedError(f"interrupted after epoch {done}", 130) from None
             self.save(self.latest)
-            record_stop(folder, self.meta, f"interrupted after epoch {done}",
+            record_stop(self.work, self.meta, f"interrupted after epoch {done}",
                         self.history_so_far())
-            raise RunStoppedError(f"interrupted after epoch {done}; resume with: {self.hint}",
-                                  130) from None
+            kept = (f"; {self.hint_folder} keeps the previous run until this one finishes"
+                    if self.staged else "")
+            raise RunStoppedError(f"interrupted after epoch {done}{kept}; resume with: "
+                                  f"{self.hint}", 130) from None
         except TwinMLPError as error:
             if folder is None:
                 raise
             self._note_failure(f"failed: {error}")
-            raise type(error)(f"{error}; the run's last checkpointed epoch is in {folder}: "
-                              f"after fixing that, resume with: {self.hint}") from error
+            raise type(error)(f"{error}; the run's last checkpointed epoch is in "
+                              f"{self.work}: after fixing that, resume with: "
+                              f"{self.hint}") from error
         except Exception as error:
             if folder is not None:
                 self._note_failure(f"failed: {type(error).__name__}: {error}")
@@ -294,9 +405,43 @@ class RunRecorder:
         """Mark the run failed; when even that write fails (the same full disk), the
         first failure is the one to report, so this one is dropped."""
         try:
-            record_stop(self.folder, self.meta, status, self.history_so_far())
+            record_stop(self.work, self.meta, status, self.history_so_far())
         except TwinMLPError:
             pass
+
+
+def holds_a_run(folder: Path) -> bool:
+    """Whether ``folder`` holds files of a run that began (a ``config.json`` that only
+    describes a pending run is no run yet)."""
+    folder = Path(folder)
+    if any((folder / name).exists() for name in RUN_FILES if name != "config.json"):
+        return True
+    try:
+        return json.loads((folder / "config.json").read_text()).get("status") != "pending"
+    except (OSError, ValueError, AttributeError):
+        return (folder / "config.json").exists()
+
+
+def run_work_folder(folder: Path) -> Path:
+    """Where the newest run of ``folder`` lives: its staging folder when a rerun is
+    under way there (unfinished, or finished but not yet committed), else ``folder``."""
+    staging = Path(folder) / STAGING
+    return staging if (staging / "config.json").is_file() else Path(folder)
+
+
+def commit_rerun(folder: Path) -> bool:
+    """When ``folder``'s staging folder holds a finished rerun, move its files over the
+    earlier run's (``config.json`` last, so that a move cut short by a kill is finished
+    by the next ``--resume``); returns whether it did."""
+    staging = Path(folder) / STAGING
+    try:
+        finished = json.loads((staging / "config.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if finished != "finished":
+        return False
+    move_set(staging, folder, last="config.json", stale=RUN_FILES)
+    return True
 
 
 def finish_run(out: Path, model: Any, meta: dict[str, Any], data: Dataset, history: History,
@@ -328,7 +473,8 @@ def record_stop(out: Path, meta: dict[str, Any], status: str, history: History) 
 
 
 #: What ``--resume`` compares between ``config.json`` and the epoch checkpoint.
-SAME_RUN_KEYS = ("model_config", "train_config", "backend", "device", "dataset", "n_train")
+SAME_RUN_KEYS = ("model_config", "train_config", "backend", "device", "dataset", "n_train",
+                 "data", "nproc")
 
 
 def read_run_config(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig]:
@@ -346,6 +492,13 @@ def read_run_config(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainCon
         raise CheckpointError(f"{source}: the metadata lacks key 'status' (a string)")
     if "train_config" not in meta:
         raise CheckpointError(f"{source}: the metadata lacks key 'train_config'")
+    nproc = meta.get("nproc", 1)
+    if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+        raise CheckpointError(f"{source}: nproc must be an integer >= 1, got {nproc!r}")
+    copies = meta.get("floor_copies", 0)
+    if not isinstance(copies, int) or isinstance(copies, bool) or copies < 0:
+        raise CheckpointError(f"{source}: floor_copies must be an integer >= 0, got "
+                              f"{copies!r}")
     model = config_from_dict(ModelConfig, meta["model_config"], source, "model_config")
     training = config_from_dict(TrainConfig, meta["train_config"], source, "train_config")
     return meta, model, training

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from twinmlp.runs import RunRecorder
-    from twinmlp.shared.trainer import History
+    from twinmlp.shared.trainer import History, TrainState
 
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], epochs=2000, lr=0.001, batch_size=64, weight_decay=1e-4,
@@ -91,10 +91,10 @@ def floor_copies(value: int | None) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """``twinmlp train``: train, report accuracy, and with both twins the parity verdict."""
     check_train_options(args)
-    if args.resume is not None:
-        return run_resume(args)
     if args.distributed_worker:
         return run_distributed_worker(args)
+    if args.resume is not None:
+        return run_resume(args)
     if args.nproc > 1 and args.backend != "numpy":
         return launch_torchrun(args)
     copies = floor_copies(args.floor_copies)
@@ -187,15 +187,20 @@ def claim_run_folders(args: argparse.Namespace, seeds: list[int] | None = None) 
 def launch_torchrun(args: argparse.Namespace) -> int:
     """Start ``--nproc`` torch ranks with torchrun on this node (``--standalone``), after
     :func:`check_launch`: an option error is one line from here, not one per rank."""
+    check_launch(args)
+    return torchrun(args.argv, args.nproc)
+
+
+def torchrun(argv: list[str], nproc: int) -> int:
+    """Run ``twinmlp argv`` as ``nproc`` torchrun ranks on this node; the exit code."""
     import subprocess
 
-    check_launch(args)
     # The ranks learn their count from the process group; --nproc itself must not reach
     # torchrun's parser, which would read it as an abbreviation of --nproc-per-node.
-    passed = [a for i, a in enumerate(args.argv) if not a.startswith("--nproc")
-              and not (i > 0 and args.argv[i - 1] == "--nproc")]
+    passed = [a for i, a in enumerate(argv) if not a.startswith("--nproc")
+              and not (i > 0 and argv[i - 1] == "--nproc")]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={args.nproc}", "-m", "twinmlp", *passed,
+               f"--nproc-per-node={nproc}", "-m", "twinmlp", *passed,
                "--distributed-worker"]
     return subprocess.run(command, check=False).returncode
 
@@ -237,27 +242,38 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from twinmlp.runs import RunRecorder, run_metadata
+    from twinmlp.runs import RunRecorder, check_same_data, run_metadata
     from twinmlp.torch_impl.parallel import DataParallelMLP
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = args.device
+    resumed = resume_point(args.resume) if args.resume is not None else None
+    device = args.device if resumed is None else resumed[0]["device"]
     if device.startswith("cuda"):
         device = f"cuda:{local_rank}"
         torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     try:
         rank = dist.get_rank()
-        data = load_data(args)
-        training = train_config(args, data.name)
-        model = DataParallelMLP(make_twin("torch", model_config(args, data), device))
+        if resumed is None:
+            data = load_data(args)
+            training = train_config(args, data.name)
+            config, state, folder = model_config(args, data), None, args.out
+        else:
+            meta, config, training, state = resumed
+            folder = args.resume
+            data = load_data(args, name=meta["dataset"])
+            check_same_data(folder, meta, data)
+        model = DataParallelMLP(make_twin("torch", config, device))
         output = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(
             io.StringIO())
         with output:
             print(f"{data.summary()}; {dist.get_world_size()} data-parallel ranks "
-                  f"({dist.get_backend()})")
-            recorder = RunRecorder(args.out if rank == 0 else None,
+                  f"({dist.get_backend()})" + (f"; resuming {folder} after epoch "
+                                               f"{state.epoch if state else 0}"
+                                               if resumed else ""))
+            recorder = RunRecorder(folder if rank == 0 else None,
                                    run_metadata(model, "torch", device, data, training),
+                                   resume=state, continuing=resumed is not None,
                                    checkpoint_seconds=args.checkpoint_seconds,
                                    overwrite=args.overwrite)
             train_and_report(model, data, training, recorder, args.quiet or rank != 0)
@@ -266,32 +282,74 @@ def run_distributed_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def resume_point(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig,
+                                        TrainState | None]:
+    """A run folder's configuration and the state ``--resume`` continues from (``None``:
+    from epoch 0), its epoch checkpoint checked against its ``config.json``."""
+    from twinmlp.checkpoint import LAST, load_train_state
+    from twinmlp.runs import check_same_run, read_run_config, run_work_folder
+
+    work = run_work_folder(folder)
+    meta, config, training = read_run_config(work)
+    state = None
+    if (work / LAST).exists():
+        state, checkpoint_meta = load_train_state(work / LAST)
+        check_same_run(work, meta, checkpoint_meta)
+    return meta, config, training, state
+
+
 def run_seeds(args: argparse.Namespace, copies: int) -> int:
     """``twinmlp train --seeds 0,1,2``: one run per seed, then mean and spread per twin."""
-    import numpy as np
-
     # A missing dataset or a bad option fails before any folder is made (the configs
     # are built again per seed).
     data = load_data(args)
     model_config(args, data)
-    train_config(args, data.name)
+    training = train_config(args, data.name)
     claim_run_folders(args, args.seeds)
+    if args.out is not None:  # every seed described first: --resume OUT runs those not begun
+        describe_seeds(args, data, training, copies)
     results: dict[str, list[float]] = {}
     code = 0
     for seed in args.seeds:
         print(f"--- seed {seed}")
         one_seed = argparse.Namespace(**{
-            **vars(args), "seed": seed,
+            **vars(args), "seed": seed, "resume_hint": args.out,
             "out": None if args.out is None else args.out / f"seed{seed}"})
         seed_code, accuracies = train_once(one_seed, copies, data)
         code = max(code, seed_code)
         for backend, value in accuracies.items():
             results.setdefault(backend, []).append(value)
+    print_seed_summary(results, args.seeds)
+    return code
+
+
+def describe_seeds(args: argparse.Namespace, data: Dataset, training: TrainConfig,
+                   copies: int) -> None:
+    """Write a "pending" ``config.json`` for every run of a ``--seeds`` command (beside an
+    earlier run: in its staging folder), naming the seeds in order."""
+    from twinmlp.runs import RunRecorder, describe_run
+
+    backends = ["numpy", "torch"] if args.backend == "both" else [args.backend]
+    for seed in args.seeds:
+        config = model_config(argparse.Namespace(**{**vars(args), "seed": seed}), data)
+        for backend, folder in zip(backends, run_folders(args.out / f"seed{seed}",
+                                                         args.backend), strict=True):
+            meta = describe_run(config, args.nproc if backend == "numpy" else 1, backend,
+                                backend_device(backend, args.device), data, training)
+            meta["seeds"] = list(args.seeds)
+            if len(backends) == 2:
+                meta["floor_copies"] = copies
+            RunRecorder(folder, meta, overwrite=args.overwrite, pending=True)
+
+
+def print_seed_summary(results: dict[str, list[float]], seeds: list[int]) -> None:
+    """The mean and spread of test accuracy per twin over the seeds."""
+    import numpy as np
+
     for backend, values in results.items():
         print(f"{backend}: test accuracy {100 * np.mean(values):.2f} % mean, "
               f"{100 * np.std(values):.2f} % std, min {100 * min(values):.2f} %, "
-              f"max {100 * max(values):.2f} % over seeds {','.join(map(str, args.seeds))}")
-    return code
+              f"max {100 * max(values):.2f} % over seeds {','.join(map(str, seeds))}")
 
 
 def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = None
@@ -299,7 +357,7 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
     """One ``train`` run of one or both twins (on ``data``, else the dataset the options
     name), judged with ``copies`` nudged runs when there are two; returns the exit code and
     test accuracies."""
-    from twinmlp.runs import RunRecorder, run_metadata, write_config
+    from twinmlp.runs import RunRecorder, RunStoppedError, holds_a_run, run_metadata
 
     # A missing dataset or a bad option fails before any folder is made.
     data = data or load_data(args)
@@ -317,19 +375,38 @@ def train_once(args: argparse.Namespace, copies: int, data: Dataset | None = Non
                else args.out for backend in models}
     metas = {backend: run_metadata(model, backend, backend_device(backend, args.device), data,
                                    training) for backend, model in models.items()}
-    if len(models) == 2 and args.out is not None:
-        # Both halves described before the first epoch, so that --resume on the parent
-        # folder can finish a torch half that Ctrl-C stopped before it began.
-        for backend in models:
-            write_config(folders[backend], metas[backend], "pending")
+    pair = len(models) == 2
+    for meta in metas.values():
+        if pair:  # the verdict of a resumed pair is judged the same way
+            meta["floor_copies"] = copies
+        if getattr(args, "seeds", None):
+            meta["seeds"] = list(args.seeds)
+    # Both halves described before the first epoch (the torch half "pending"), so that
+    # --resume on the parent folder can finish a torch half that Ctrl-C stopped before it
+    # began; a pair's rerun replaces the earlier pair only when both halves finished.
+    # A pair's halves are staged together, so that a discarded rerun takes both.
+    stage = any(holds_a_run(f) for f in folders.values() if f is not None) if pair else None
+    recorders = {backend: RunRecorder(folders[backend], metas[backend],
+                                      checkpoint_seconds=args.checkpoint_seconds,
+                                      overwrite=args.overwrite,
+                                      resume_hint=getattr(args, "resume_hint", args.out),
+                                      pending=backend != backends[0], commit=not pair,
+                                      stage=stage)
+                 for backend in models}
     trained = {}
-    for backend, model in models.items():
-        recorder = RunRecorder(folders[backend], metas[backend],
-                               checkpoint_seconds=args.checkpoint_seconds,
-                               overwrite=args.overwrite, resume_hint=args.out)
-        trained[backend] = train_and_report(model, data, training, recorder, args.quiet)
+    try:
+        for backend, model in models.items():
+            trained[backend] = train_and_report(model, data, training, recorders[backend],
+                                                args.quiet)
+    except RunStoppedError as stop:
+        if stop.code != 130:  # a diverged half: the rerun of the pair is dropped whole
+            for recorder in recorders.values():
+                recorder.discard()
+        raise
+    for recorder in recorders.values():
+        recorder.commit()
     accuracies = {b: accuracy(data.y_test, t.predictions) for b, t in trained.items()}
-    if len(models) == 2:
+    if pair:
         passed = parity_verdict(trained, data, config, training, copies)
         return (0 if passed else 1), accuracies
     return 0, accuracies
@@ -386,58 +463,156 @@ def parity_verdict(trained: dict[str, TrainedTwin], data: Dataset, config: Model
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint; a
-    folder holding both twins' run folders (``--backend both``) resumes each."""
-    from twinmlp.runs import claim_run_folder, read_run_config
+    """``twinmlp train --resume RUN_DIR``: continue from the run's epoch checkpoint. A
+    folder of a ``--backend both`` run resumes each half, then judges the pair as the
+    uninterrupted run would have, with the same exit code; a folder of a ``--seeds`` run
+    does that for every seed (starting those that had not begun) and prints the summary."""
+    from twinmlp.runs import claim_run_folder, read_run_config, run_work_folder
 
-    folder = args.resume
-    leaves = [folder]
-    if not (folder / "config.json").exists():
-        halves = [folder / b for b in ("numpy", "torch") if (folder / b / "config.json").exists()]
-        leaves = halves or leaves
+    groups = resume_groups(args.resume)
+    leaves = [leaf for _, group in groups for leaf in group]
     for leaf in leaves:
-        read_run_config(leaf)  # a folder that is no run is refused, not made one
+        read_run_config(run_work_folder(leaf))  # a folder that is no run is refused, not made one
     for leaf in leaves:  # a run still going holds its lock: fail now, not after one half
         claim_run_folder(leaf, overwrite=True)
-    for leaf in leaves:
-        resume_one(leaf, args)
-    if len(leaves) == 2:
-        _resumed_verdict(leaves)
-    return 0
+    code, results = 0, {}
+    for seed, group in groups:
+        if seed is not None:
+            print(f"--- seed {seed}")
+        group_code, accuracies = resume_group(group, args)
+        code = max(code, group_code)
+        for backend, value in accuracies.items():
+            results.setdefault(backend, []).append(value)
+    if groups[0][0] is not None:
+        print_seed_summary(results, [seed for seed, _ in groups])
+    return code
 
 
-def resume_one(folder: Path, args: argparse.Namespace) -> TrainedTwin | None:
+def resume_groups(folder: Path) -> list[tuple[int | None, list[Path]]]:
+    """The run folders under ``folder`` that ``--resume`` continues, by seed (``None``
+    outside ``--seeds``): ``folder`` itself, or its ``numpy``/``torch`` halves, or for a
+    ``--seeds`` run the halves or folder of each seed, in the recorded order."""
+    from twinmlp.runs import read_run_config, run_work_folder
+
+    def leaves(base: Path) -> list[Path]:
+        halves = [base / b for b in ("numpy", "torch") if is_run(base / b)]
+        return halves if halves and not is_run(base) else [base]
+
+    def is_run(path: Path) -> bool:
+        return (run_work_folder(path) / "config.json").exists()
+
+    found = leaves(folder)
+    seeded = sorted(folder.glob("seed*"))
+    if is_run(found[0]) or not seeded:
+        return [(None, found)]
+    first = leaves(seeded[0])[0]
+    meta = read_run_config(run_work_folder(first))[0]
+    seeds = meta.get("seeds")
+    if not (isinstance(seeds, list) and seeds and all(type(s) is int for s in seeds)):
+        return [(None, found)]
+    return [(seed, leaves(folder / f"seed{seed}")) for seed in seeds]
+
+
+def resume_group(leaves: list[Path], args: argparse.Namespace
+                 ) -> tuple[int, dict[str, float]]:
+    """Resume one run or one pair (committed together); returns the exit code (the
+    pair's verdict) and the test accuracy of each twin."""
+    from twinmlp.runs import commit_rerun
+
+    pair = len(leaves) == 2
+    trained = [resume_one(leaf, args, commit=not pair) for leaf in leaves]
+    for leaf in leaves:  # a pair's halves replace the earlier pair together
+        commit_rerun(leaf)
+    halves = {leaf.name if pair else "": twin or trained_from_folder(leaf)
+              for leaf, twin in zip(leaves, trained, strict=True)}
+    meta, config, training = read_run_config_of(leaves[0])
+    data = load_data(args, name=meta["dataset"])
+    accuracies = {load_backend(leaf): accuracy(data.y_test, twin.predictions)
+                  for leaf, twin in zip(leaves, halves.values(), strict=True)}
+    if not pair:
+        return 0, accuracies
+    copies = meta.get("floor_copies", floor_copies(None))
+    return (0 if parity_verdict(halves, data, config, training, copies) else 1), accuracies
+
+
+def resume_ranks(folder: Path, args: argparse.Namespace, nproc: int, commit: bool
+                 ) -> TrainedTwin | None:
+    """Resume a torch run of ``nproc`` ranks as it ran: torchrun starts them again (the
+    folder is handed over to rank 0); the finished run is read back from its folder."""
+    from twinmlp.runs import RunStoppedError, release_run_folders
+
+    if not commit:
+        raise UsageError(f"{folder}: a run of {nproc} torch ranks is not half of a pair")
+    release_run_folders()
+    argv = ["train", "--resume", str(folder), "--checkpoint-seconds",
+            str(args.checkpoint_seconds), *(["--quiet"] if args.quiet else [])]
+    code = torchrun(argv, nproc)
+    if code != 0:
+        raise RunStoppedError(f"the {nproc} torch ranks resuming {folder} ended with exit "
+                              f"code {code}", code)
+    return trained_from_folder(folder)
+
+
+def read_run_config_of(folder: Path) -> tuple[dict[str, Any], ModelConfig, TrainConfig]:
+    """The configuration of the run in ``folder`` (after its rerun was committed)."""
+    from twinmlp.runs import read_run_config, run_work_folder
+
+    return read_run_config(run_work_folder(folder))
+
+
+def load_backend(folder: Path) -> str:
+    """The backend of the run in ``folder``."""
+    return read_run_config_of(folder)[0]["backend"]
+
+
+def trained_from_folder(folder: Path) -> TrainedTwin:
+    """A finished run read back from its folder: the model, history and predictions."""
+    from twinmlp.checkpoint import LAST, build_model, load_checkpoint, load_train_state
+
+    run = load_checkpoint(folder)
+    if run.test_predictions is None:
+        raise UsageError(f"{folder / 'model.safetensors'} holds no test predictions")
+    history = load_train_state(folder / LAST)[0].history
+    return TrainedTwin(build_model(run, run.meta["backend"], run.meta["device"]), history,
+                       run.test_predictions)
+
+
+def resume_one(folder: Path, args: argparse.Namespace, commit: bool = True
+               ) -> TrainedTwin | None:
     """Resume one run folder (or say it finished); a run stopped before its first epoch
-    checkpoint starts from epoch 0, which gives the same result."""
-    from twinmlp.checkpoint import LAST, load_train_state
-    from twinmlp.runs import RunRecorder, check_same_run, read_run_config, run_metadata
+    checkpoint starts from epoch 0, which gives the same result. ``commit=False`` leaves
+    a finished rerun in its staging folder (the caller commits a pair together)."""
+    from twinmlp.runs import (
+        RunRecorder,
+        check_same_data,
+        read_run_config,
+        run_metadata,
+        run_work_folder,
+    )
 
-    meta, config, training = read_run_config(folder)
+    work = run_work_folder(folder)
+    meta, config, training = read_run_config(work)
     if meta["status"] == "finished":
         print(f"{folder}: this run already finished; nothing to resume")
         return None
-    state = None
-    if (folder / LAST).exists():
-        state, checkpoint_meta = load_train_state(folder / LAST)
-        check_same_run(folder, meta, checkpoint_meta)
+    meta, config, training, state = resume_point(folder)
+    if meta["backend"] == "torch" and meta.get("nproc", 1) > 1:
+        return resume_ranks(folder, args, meta["nproc"], commit)
     data = load_data(args, name=meta["dataset"])
+    check_same_data(work, meta, data)
     model = make_twin(meta["backend"], config, meta["device"])
+    if meta.get("nproc", 1) > 1:  # numpy's simulated ranks (torch's: resume_ranks)
+        from twinmlp.numpy_impl.parallel import DataParallelMLP
+
+        model = DataParallelMLP(model, meta["nproc"])
     epoch = state.epoch if state is not None else 0
-    print(f"{data.summary()}; resuming {folder} after epoch {epoch}")
-    recorder = RunRecorder(folder, run_metadata(model, meta["backend"], meta["device"], data,
-                                                training), resume=state,
-                           checkpoint_seconds=args.checkpoint_seconds, resume_hint=args.resume)
+    print(f"{data.summary()}; resuming {work} after epoch {epoch}")
+    run_meta = run_metadata(model, meta["backend"], meta["device"], data, training)
+    run_meta.update({key: meta[key] for key in ("floor_copies", "seeds") if key in meta})
+    recorder = RunRecorder(folder, run_meta, resume=state,
+                           checkpoint_seconds=args.checkpoint_seconds, resume_hint=args.resume,
+                           commit=commit, continuing=True)
     return train_and_report(model, data, training, recorder, args.quiet)
-
-
-def _resumed_verdict(leaves: list[Path]) -> None:
-    """The parity verdict of a resumed ``--backend both`` run, from its two checkpoints."""
-    from twinmlp.checkpoint import load_checkpoint
-    from twinmlp.parity import compare_twins
-
-    numpy_run, torch_run = (load_checkpoint(leaf) for leaf in leaves)
-    print(compare_twins(numpy_run.params, torch_run.params, numpy_run.test_predictions,
-                        torch_run.test_predictions, numpy_run.meta["dtype"]).line())
 
 
 def train_and_report(model: Any, data: Dataset, training: TrainConfig,
