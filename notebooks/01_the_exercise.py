@@ -45,11 +45,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
-from twinmlp.shared.data import default_data_root, load_digits  # noqa: E402
-from twinmlp.shared.trainer import EarlyStopping  # noqa: E402
-
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
 from twinmlp.arrays import to_numpy  # noqa: E402
+from twinmlp.shared.data import default_data_root, load_digits  # noqa: E402
+from twinmlp.shared.trainer import EarlyStopping  # noqa: E402
 from twinmlp.training import DATASET_DEFAULTS  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"

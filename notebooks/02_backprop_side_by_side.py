@@ -35,12 +35,11 @@ import torch.nn.functional as TF
 from IPython.display import Markdown, display
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
-from twinmlp.numpy_impl import functional as NF  # noqa: E402
-from twinmlp.shared.data import load_digits  # noqa: E402
-
 from twinmlp import numpy_impl, torch_impl  # noqa: E402
 from twinmlp.arrays import to_numpy  # noqa: E402
+from twinmlp.numpy_impl import functional as NF  # noqa: E402
 from twinmlp.parity import relative_error  # noqa: E402
+from twinmlp.shared.data import load_digits  # noqa: E402
 from twinmlp.show import side_by_side  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})

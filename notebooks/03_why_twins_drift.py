@@ -39,12 +39,11 @@ import numpy as np
 from IPython.display import Markdown, display
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when quiet
-from twinmlp.shared.config import ModelConfig  # noqa: E402
-from twinmlp.shared.data import load_digits  # noqa: E402
-
 from twinmlp import tolerances  # noqa: E402
 from twinmlp.drift import lockstep  # noqa: E402
 from twinmlp.ops import compare_step, first_differing, format_table  # noqa: E402
+from twinmlp.shared.config import ModelConfig  # noqa: E402
+from twinmlp.shared.data import load_digits  # noqa: E402
 from twinmlp.twins import make_twin  # noqa: E402
 
 QUICK = os.environ.get("TWINMLP_NOTEBOOK_QUICK") == "1"

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
+
 from twinmlp.numpy_impl import functional as F
 from twinmlp.numpy_impl import optim
 from twinmlp.shared.cache import ForwardCache

@@ -9,6 +9,7 @@ updates and the conversions of the state, which round-trips through ``state_dict
 from __future__ import annotations
 
 import numpy as np
+
 from twinmlp.shared.optim import OptimizerBase, build, is_weight
 
 Array = np.ndarray

@@ -20,11 +20,11 @@ import argparse
 import time
 
 import numpy as np
+
+from twinmlp import bench
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import TrainConfig
 from twinmlp.shared.trainer import run_epoch
-
-from twinmlp import bench
 from twinmlp.twins import make_twin
 
 

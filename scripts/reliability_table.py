@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from twinmlp.shared.idx import FILES, SOURCES, write_idx
 
 from twinmlp import files, numpy_impl, runs, torch_impl
 from twinmlp.checkpoint import FILENAME, LAST, load_checkpoint
 from twinmlp.cli import main
+from twinmlp.shared.idx import FILES, SOURCES, write_idx
 from twinmlp.sklearn import TwinMLPClassifier
 
 

@@ -15,10 +15,10 @@ import statistics
 import time
 
 import numpy as np
-from twinmlp.shared.threads import ThreadChoice, largest_product, thread_limit, usable_cores
 
 from twinmlp.bench import machine, machine_line, twin_epoch_runner
 from twinmlp.busy import busy_processes
+from twinmlp.shared.threads import ThreadChoice, largest_product, thread_limit, usable_cores
 
 CASES = [((64, 32, 10), 64), ((64, 32, 10), 512), ((784, 32, 10), 64), ((784, 64, 10), 64),
          ((784, 128, 10), 64), ((784, 256, 10), 64), ((784, 256, 10), 128),

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
-from twinmlp.shared.data import load_digits
 
 from tests.helpers import helper_test_twins, random_architecture, random_problem
 from tests.test_autograd_oracle import autograd_loss_and_grads
 from tests.test_parity import WHOLE_RUN, train_twins
 from twinmlp import numpy_impl, tolerances, torch_impl
 from twinmlp.parity import RunDifference, chaos_floor, floor_verdict, relative_error
+from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
+from twinmlp.shared.data import load_digits
 
 
 def step_errors(dtype: str, device: str) -> float:

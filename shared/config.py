@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from twinmlp.shared.errors import TwinMLPError
 
 ACTIVATION_NAMES = ("leaky_relu", "relu", "tanh", "sigmoid", "gelu", "silu")

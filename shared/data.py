@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.idx import (  # noqa: F401 (DatasetDamagedError: the loaders raise it)
     SOURCES,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from twinmlp.shared.errors import TwinMLPError
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",

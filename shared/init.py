@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+
 from twinmlp.shared.config import ModelConfig
 
 

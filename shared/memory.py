@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 import numpy as np
+
 from twinmlp.shared.errors import TwinMLPError
 
 

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+
 from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import DropoutStep

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
+
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import validation_given

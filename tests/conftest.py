@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from twinmlp.shared.data import Dataset, load_digits
 
 

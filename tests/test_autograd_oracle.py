@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twinmlp.shared.config import ACTIVATION_NAMES
 
 from tests.helpers import assert_close, random_problem
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.shared.config import ACTIVATION_NAMES
 from twinmlp.tolerances import AUTOGRAD
 
 AUTOGRAD_ACTIVATIONS = {

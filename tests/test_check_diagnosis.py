@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.numpy_impl import plain
 
 from tests.check_helpers import COURSE_TORCH, planted, quick
 from twinmlp.conformance import mutants
+from twinmlp.numpy_impl import plain
 
 #: mistake planted → (the diagnosis's name, its kind, the activation the fixture uses)
 SIGNATURES = {

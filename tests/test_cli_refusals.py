@@ -21,9 +21,8 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.fixture
 def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a command reaches its long computation."""
-    from twinmlp.shared import trainer
-
     from twinmlp import bench, drift
+    from twinmlp.shared import trainer
 
     def reached(*args: object, **kwargs: object) -> None:
         raise AssertionError("the command computed before checking its options")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.shared import idx
-from twinmlp.shared.idx import FILES, SOURCES, IdxSource, write_idx
 
 from tests.helpers import tiny_idx_arrays
 from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
 from twinmlp.runs import LOCK
+from twinmlp.shared import idx
+from twinmlp.shared.idx import FILES, SOURCES, IdxSource, write_idx
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FILES = {"config.json", "history.csv", FILENAME, "last.safetensors", "curves.png",

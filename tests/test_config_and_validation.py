@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from twinmlp.shared.config import ModelConfig, TrainConfig
-from twinmlp.shared.errors import TwinMLPError
 
 from twinmlp import numpy_impl
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.errors import TwinMLPError
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

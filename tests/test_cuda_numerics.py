@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from twinmlp.torch_impl.cuda import exact_cuda_numerics
 
 from twinmlp import torch_impl
+from twinmlp.torch_impl.cuda import exact_cuda_numerics
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.helpers import tiny_idx_arrays
+from twinmlp.cli import main
 from twinmlp.shared import idx
 from twinmlp.shared.data import load_dataset
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.idx import FILES, SOURCES, IdxSource, read_idx, write_idx
-
-from tests.helpers import tiny_idx_arrays
-from twinmlp.cli import main
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.shared.idx import FILES, SOURCES, IdxSource, read_idx, write_idx
 
 from tests.helpers import tiny_idx_arrays
 from twinmlp.cli import main
+from twinmlp.shared.idx import FILES, SOURCES, IdxSource, read_idx, write_idx
 
 
 @pytest.fixture

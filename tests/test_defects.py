@@ -20,11 +20,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from twinmlp.shared.batching import batch_bounds, epoch_permutation
-from twinmlp.shared.config import TrainConfig
-from twinmlp.shared.data import Dataset, load_digits
-from twinmlp.shared.dropout import DropoutStep
-from twinmlp.shared.schedules import learning_rate
 
 from twinmlp import numpy_impl, tolerances, torch_impl
 from twinmlp.arrays import to_numpy
@@ -35,6 +30,11 @@ from twinmlp.parity import (
     floor_verdict,
     relative_error,
 )
+from twinmlp.shared.batching import batch_bounds, epoch_permutation
+from twinmlp.shared.config import TrainConfig
+from twinmlp.shared.data import Dataset, load_digits
+from twinmlp.shared.dropout import DropoutStep
+from twinmlp.shared.schedules import learning_rate
 
 LAYERS = [64, 32, 10]
 SGD = dict(epochs=10, batch_size=32, lr=0.05, weight_decay=1.0)

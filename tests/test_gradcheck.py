@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from twinmlp.shared.config import ACTIVATION_NAMES
 
 from tests.helpers import central_differences, random_architecture, random_problem
 from twinmlp import numpy_impl
 from twinmlp.parity import relative_error
+from twinmlp.shared.config import ACTIVATION_NAMES
 from twinmlp.tolerances import CENTRAL_DIFFERENCES
 
 

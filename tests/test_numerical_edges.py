@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
+
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.numpy_impl import functional as npf
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.trainer import DivergenceError, History, TrainState
 from twinmlp.shared.validation import check_fits_dtype
-from twinmlp.torch_impl import functional as tf
-
-from twinmlp import numpy_impl, torch_impl
 from twinmlp.sklearn import TwinMLPClassifier
+from twinmlp.torch_impl import functional as tf
 
 F32_MAX = float(np.finfo(np.float32).max)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from twinmlp.shared.config import OPTIMIZER_NAMES, TrainConfig
 
 from tests.helpers import assert_close
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.shared.config import OPTIMIZER_NAMES, TrainConfig
 from twinmlp.tolerances import AUTOGRAD
 
 SHAPES = {"W1": (6, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}

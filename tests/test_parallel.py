@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.shared.data import Dataset
-from twinmlp.shared.parallel import shard_bounds
 
 from tests.helpers import assert_close
 from twinmlp import numpy_impl
 from twinmlp.checkpoint import load_checkpoint
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.parallel import shard_bounds
 
 
 def test_shards_cover_the_batch_in_order() -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from twinmlp.shared.config import ACTIVATION_NAMES, INIT_NAMES, TrainConfig
-from twinmlp.shared.data import Dataset
 
 from tests.helpers import (
     assert_close,
@@ -23,6 +21,8 @@ from tests.helpers import (
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.arrays import to_numpy
 from twinmlp.parity import RunDifference, chaos_floor, floor_verdict
+from twinmlp.shared.config import ACTIVATION_NAMES, INIT_NAMES, TrainConfig
+from twinmlp.shared.data import Dataset
 from twinmlp.tolerances import STEP, TRAJECTORY, TRAJECTORY_STEPS
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.shared.data import Dataset
 
 from tests.helpers import assert_close, assert_identical
 from twinmlp import numpy_impl
 from twinmlp.cli import main
 from twinmlp.ops import compare, first_differing, step_intermediates
 from twinmlp.parity import nudge_state, ulp_distance
+from twinmlp.shared.data import Dataset
 
 # --- ulps and nudges ---
 

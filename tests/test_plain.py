@@ -12,11 +12,11 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
-from twinmlp.shared.layout import column_major_params
 
 from tests.helpers import assert_close, random_problem
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
+from twinmlp.shared.layout import column_major_params
 from twinmlp.tolerances import STEP
 
 SIZES = (12, 16, 14, 5)  # L = 3; k = 5 < d_2 = 14: W3 is column-major

@@ -193,10 +193,9 @@ def test_a_diverged_rerun_over_a_stopped_pair_keeps_that_pair_resumable(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The earlier pair stopped in its numpy half (its torch half only described); a
     rerun that diverges must not leave its own description in the torch half."""
+    from tests.test_resume_and_divergence import ctrl_c_at
     from twinmlp.shared.trainer import DivergenceError, History, TrainState
     from twinmlp.torch_impl import MLP
-
-    from tests.test_resume_and_divergence import ctrl_c_at
 
     out = tmp_path / "pair"
     ctrl_c_at(monkeypatch, 2, "numpy")

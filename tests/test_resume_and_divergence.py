@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twinmlp.shared.data import Dataset
-from twinmlp.shared.trainer import DivergenceError
 
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.checkpoint import FILENAME, LAST, load_checkpoint, load_train_state
 from twinmlp.cli import main
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.trainer import DivergenceError
 
 TRAIN = ["train", "--dataset", "digits", "--epochs", "60", "--lr", "0.01", "--batch-size",
          "16", "--optimizer", "adam", "--dropout", "0.2", "--schedule", "cosine",

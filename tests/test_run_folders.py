@@ -16,9 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from twinmlp.shared.config import ModelConfig, TrainConfig
-from twinmlp.shared.data import Dataset
-from twinmlp.shared.trainer import TrainState
 
 from tests.test_cli_refusals import no_computing, one_error_line  # noqa: F401 (a fixture)
 from twinmlp import files
@@ -26,6 +23,9 @@ from twinmlp.checkpoint import FILENAME, LAST, load_train_state
 from twinmlp.cli import main
 from twinmlp.files import FileSystemError, write_set
 from twinmlp.runs import LOCK, RunRecorder
+from twinmlp.shared.config import ModelConfig, TrainConfig
+from twinmlp.shared.data import Dataset
+from twinmlp.shared.trainer import TrainState
 from twinmlp.training import TrainedTwin
 
 QUICK = ["train", "--backend", "numpy", "--epochs", "3", "--lr", "0.05", "--quiet"]

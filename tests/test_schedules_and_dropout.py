@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
-from twinmlp.shared.dropout import DropoutStep, keep_masks
-from twinmlp.shared.schedules import learning_rate
 
 from tests.helpers import assert_close, central_differences, random_problem
 from twinmlp import numpy_impl, torch_impl
+from twinmlp.shared.config import ACTIVATION_NAMES, TrainConfig
+from twinmlp.shared.dropout import DropoutStep, keep_masks
+from twinmlp.shared.schedules import learning_rate
 from twinmlp.tolerances import CENTRAL_DIFFERENCES, STEP
 
 

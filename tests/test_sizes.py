@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from twinmlp.shared import memory
-from twinmlp.shared.memory import SizeError, check_model_fits, format_bytes, parameter_count
 
 from twinmlp import numpy_impl, torch_impl
 from twinmlp.cli import main
+from twinmlp.shared import memory
+from twinmlp.shared.memory import SizeError, check_model_fits, format_bytes, parameter_count
 
 HUGE_LAYERS = [64, 1_000_000_000_000, 10]  # 11 × 10¹² parameters: 80 TiB in float64
 BYTES_LINE = r"needs about [\d.]+ [KMGTP]iB, but only [\d.]+ [KMGTP]?i?B is available in RAM"

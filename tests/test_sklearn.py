@@ -8,8 +8,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
-from twinmlp.shared.data import Dataset
 
+from twinmlp.shared.data import Dataset
 from twinmlp.sklearn import TwinMLPClassifier
 
 

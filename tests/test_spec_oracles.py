@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.dropout import keep_masks

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.shared import model as shared_model
 from twinmlp.shared.config import TrainConfig
 from twinmlp.shared.layout import column_major_buffers, column_major_params, step_buffer_shapes
-
-from twinmlp import numpy_impl, torch_impl
 
 
 def test_the_rule_keeps_each_output_array_longer_side_contiguous() -> None:

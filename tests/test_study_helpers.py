@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from twinmlp.shared.data import Dataset, load_digits
 from twinmlp.shared.trainer import EarlyStopping
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from threadpoolctl import threadpool_info
+
 from twinmlp.shared import threads
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.threads import (
@@ -100,7 +101,6 @@ def test_usable_cores_follows_the_affinity(monkeypatch: pytest.MonkeyPatch) -> N
 def test_fit_applies_the_policy_inside_and_restores_the_counts_after(
         backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from twinmlp.shared.config import ModelConfig
-
     from twinmlp.twins import make_twin
 
     for name in threads.THREAD_VARIABLES:
@@ -123,7 +123,6 @@ def test_fit_applies_the_policy_inside_and_restores_the_counts_after(
 
 def test_the_wrapper_passes_threads_through(monkeypatch: pytest.MonkeyPatch) -> None:
     from twinmlp.shared import model as shared_model
-
     from twinmlp.sklearn import TwinMLPClassifier
 
     asked: list[object] = []

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+from twinmlp import numpy_impl
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig, TrainConfig
 from twinmlp.shared.data import Dataset
 from twinmlp.shared.metrics import accuracy, confusion_matrix
 from twinmlp.shared.trainer import train
-
-from twinmlp import numpy_impl
 
 
 def test_batch_bounds_keep_the_last_partial_batch() -> None:

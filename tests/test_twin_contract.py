@@ -7,11 +7,11 @@ from __future__ import annotations
 import inspect
 
 import pytest
+
+from twinmlp import numpy_impl, torch_impl
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.model import TwinMLP
 from twinmlp.shared.trainer import Trainable
-
-from twinmlp import numpy_impl, torch_impl
 
 #: What each twin supplies: the arithmetic, the trainer's array-side calls, conversions.
 CONTRACT = {"forward_pass", "backward_pass", "train_step", "prepare_order", "read_scalars",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from twinmlp.shared.cache import ForwardCache
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.dropout import DROPOUT_STREAM, DropoutStep

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from twinmlp.shared.optim import OptimizerBase, build, is_weight
 
 Array = torch.Tensor

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+
 from twinmlp.shared.dropout import DropoutStep, mask_rows
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.parallel import shard_bounds

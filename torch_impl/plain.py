@@ -10,6 +10,7 @@ The activations and their derivatives come from the one table in ``functional.py
 from __future__ import annotations
 
 import torch
+
 from twinmlp.shared.optim import is_weight
 from twinmlp.torch_impl.functional import ACTIVATIONS, DERIVATIVES
 

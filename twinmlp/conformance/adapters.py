@@ -14,10 +14,10 @@ import re
 from typing import Any
 
 import numpy as np
-from twinmlp.shared.init import param_names
 
 from twinmlp.conformance.errors import CannotCheckError
 from twinmlp.conformance.settings import Conventions
+from twinmlp.shared.init import param_names
 
 #: Attribute names looked for, in this order (the first one the object has wins).
 LEARNING_RATE_NAMES = ("learning_rate", "lr", "eta", "step_size")

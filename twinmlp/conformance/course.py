@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from twinmlp.shared.init import param_names
 
 from twinmlp.conformance import arrays
 from twinmlp.conformance.adapters import (
@@ -25,6 +24,7 @@ from twinmlp.conformance.adapters import (
     required_positional,
 )
 from twinmlp.conformance.errors import CannotCheckError, UserCodeError, user_call
+from twinmlp.shared.init import param_names
 
 LOSS_METHOD_NAMES = ("loss", "compute_loss", "cross_entropy", "cross_entropy_loss")
 #: First-parameter names that say a loss method takes the inputs, or the labels, first.

@@ -10,7 +10,6 @@ named as conventions, never as bugs. No match: say so, with the worst entry.
 from __future__ import annotations
 
 import numpy as np
-from twinmlp.numpy_impl.functional import ACTIVATIONS
 
 from twinmlp import tolerances
 from twinmlp.conformance import mutants
@@ -18,6 +17,7 @@ from twinmlp.conformance import reference as ref
 from twinmlp.conformance.compare import Evidence
 from twinmlp.conformance.report import Diagnosis
 from twinmlp.conformance.settings import LOG_FORMS, CheckSettings, Conventions
+from twinmlp.numpy_impl.functional import ACTIVATIONS
 from twinmlp.parity import relative_error
 
 Arrays = dict[str, np.ndarray]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from twinmlp.shared.errors import TwinMLPError
 
 from twinmlp import tolerances
 from twinmlp.conformance import reference as ref
@@ -20,6 +19,7 @@ from twinmlp.conformance.gradcheck import central_differences
 from twinmlp.conformance.report import Report, Row
 from twinmlp.conformance.settings import CheckSettings, Conventions
 from twinmlp.parity import RunDifference, floor_verdict, nudge_state
+from twinmlp.shared.errors import TwinMLPError
 
 
 def run_check(settings: CheckSettings) -> Report:
@@ -27,9 +27,8 @@ def run_check(settings: CheckSettings) -> Report:
     started = time.perf_counter()
     report = Report(settings.target)
     try:
-        from twinmlp.shared.data import load_dataset
-
         from twinmlp.conformance.targets import load_adapter
+        from twinmlp.shared.data import load_dataset
 
         data = load_dataset(settings.dataset)
         settings = resolve_activation(settings)

@@ -7,6 +7,7 @@ Each keyword of :func:`forward` and :func:`gradients` is one mistake of docs/che
 from __future__ import annotations
 
 import numpy as np
+
 from twinmlp.numpy_impl.functional import ACTIVATIONS, DERIVATIVES
 from twinmlp.numpy_impl.plain import one_hot, softmax
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from twinmlp.numpy_impl import plain
 
 from twinmlp.conformance import arrays
 from twinmlp.conformance.adapters import (
@@ -19,6 +18,7 @@ from twinmlp.conformance.adapters import (
 )
 from twinmlp.conformance.course import CourseAdapter
 from twinmlp.conformance.errors import CannotCheckError, user_call
+from twinmlp.numpy_impl import plain
 
 
 class ProtocolAdapter(CourseAdapter):

@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from twinmlp.conformance.settings import CheckSettings, Conventions
 from twinmlp.numpy_impl import plain
 from twinmlp.shared.batching import batch_bounds, epoch_permutation
 from twinmlp.shared.config import ModelConfig
 from twinmlp.shared.data import Dataset
 from twinmlp.shared.errors import TwinMLPError
 from twinmlp.shared.init import init_params
-
-from twinmlp.conformance.settings import CheckSettings, Conventions
 
 Params = dict[str, np.ndarray]
 
