@@ -34,9 +34,10 @@ from twinmlp.shared.errors import TwinMLPError
 #: The environment variables through which a user sets thread counts for the libraries.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-#: Multiply-adds of the step's largest product below which one thread is faster than two
-#: (measured on AMD EPYC Zen 3 and Zen 4: docs/benchmarks.md, "Threads").
-SINGLE_THREAD_BELOW = 8_000_000
+#: Multiply-adds of the step's largest product below which the twins take one thread: two
+#: win at most 1.35× there on a quiet machine and lose 3–5× while one other process is busy;
+#: above it two win 1.7–2× (docs/benchmarks.md, "Threads").
+SINGLE_THREAD_BELOW = 50_000_000
 
 
 #: The count a :func:`user_threads` block set (the command line's ``--threads``), if any.
