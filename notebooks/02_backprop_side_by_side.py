@@ -18,8 +18,10 @@
 # float64. Each quantity of `shared/MATH.md` §1–§5 is shown as a formula and compared four
 # ways: the NumPy twin against the torch twin, against `torch.autograd` on the same network
 # written with `torch.nn.functional`, and against central differences. Then one SGD step with
-# the L2 term (§6, §7). The code shown is the project's own, printed from its source by
-# `twinmlp.show.side_by_side` (the `twinmlp show NAME` command): first the plain twins
+# the L2 term (§6, §7). The code shown is the project's own, read from its source by
+# `twinmlp.show.notebook_view` (the `twinmlp show NAME` command as two HTML columns, a row per
+# line, `≠` beside the lines that differ; where a viewer shows no HTML, the two versions
+# stacked): first the plain twins
 # (`numpy_impl/plain.py`, `torch_impl/plain.py`: one formula of MATH.md a line), then the fast
 # path that training runs, which computes the same values, with a line per difference saying
 # why it is faster (the measurements are in `docs/benchmarks.md`, "Why the fast path is written
@@ -40,7 +42,7 @@ from twinmlp.arrays import to_numpy  # noqa: E402
 from twinmlp.numpy_impl import functional as NF  # noqa: E402
 from twinmlp.parity import relative_error  # noqa: E402
 from twinmlp.shared.data import load_digits  # noqa: E402
-from twinmlp.show import side_by_side  # noqa: E402
+from twinmlp.show import notebook_view  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 data = load_digits()
@@ -60,14 +62,14 @@ print("initial parameters bit-identical:",
 # lines that differ, which are the library's words), then the fast path's `forward_pass`:
 
 # %%
-print(side_by_side("forward", 206))
+display(notebook_view("forward"))
 
 # %% [markdown]
 # The pieces the fast path calls, `linear`, `leaky_relu` and `softmax` (MATH.md §2, §4):
 
 # %%
 for name in ("linear", "leaky_relu", "softmax"):
-    print(side_by_side(name, 206), end="\n\n")
+    display(notebook_view(name))
 
 # %% [markdown]
 # ## The backward pass (MATH.md §3, §5)
@@ -78,10 +80,9 @@ for name in ("linear", "leaky_relu", "softmax"):
 # fast path's `backward_pass` and the two functions it calls:
 
 # %%
-print(side_by_side("backward", 206))
+display(notebook_view("backward"))
 for name in ("cross_entropy_grad", "leaky_relu_derivative"):
-    print()
-    print(side_by_side(name, 206))
+    display(notebook_view(name))
 
 # %% [markdown]
 # ## Derivation 1: the gradient of softmax + cross-entropy at the logits (MATH.md §3)
@@ -283,9 +284,8 @@ display(Markdown(
 # is added by the shared `OptimizerBase._coupled` (shown last, written once for both twins):
 
 # %%
-print(side_by_side("sgd_step", 206))
-print()
-print(side_by_side("_coupled", 206))
+display(notebook_view("sgd_step"))
+display(notebook_view("_coupled"))
 
 # %% [markdown]
 # ## Derivation 3: the gradient of the L2 term (MATH.md §6)

@@ -163,3 +163,33 @@ def test_the_cut_check_catches_a_cut_inside_brackets() -> None:
     assert _cut_is_outside_brackets(rows, 1, 15)      # between words of the comment
     assert _cut_is_outside_brackets(rows, 2, 14)      # between words of the docstring
     assert not _cut_is_outside_brackets(rows, 1, 4)   # right after "=" is fine, inside f( not
+
+
+def test_the_notebook_view_puts_each_line_beside_its_twin_and_marks_the_differences() -> None:
+    import html as html_module
+    import re
+
+    from twinmlp.show import _catalogue as catalogue
+    from twinmlp.show import find, notebook_view
+
+    view = notebook_view("backward_pass")
+    tables = view.html.split("<table")[1:]
+    assert len(tables) == 2  # the plain twins, then the fast path
+    plain_numpy, plain_torch = catalogue()[find("plain.backward")]
+    rows = re.findall(r"<tr>(.*?)</tr>", tables[0])[1:]  # without the header row
+    assert len(rows) == max(len(plain_numpy.lines), len(plain_torch.lines))
+    for row, a, b in zip(rows, plain_numpy.lines, plain_torch.lines, strict=False):
+        left, mark, right = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert html_module.unescape(re.sub(r"</?pre[^>]*>", "", left)).strip() == a.strip()
+        assert html_module.unescape(re.sub(r"</?pre[^>]*>", "", right)).strip() == b.strip()
+        assert (mark == "≠") == (a.strip() != b.strip())
+    assert "G.sum(axis=0)" in tables[0] and "G.sum(dim=0)" in tables[0]
+
+
+def test_the_notebook_view_falls_back_to_the_stacked_text() -> None:
+    from twinmlp.show import notebook_view
+
+    text = repr(notebook_view("backward_pass"))
+    assert max(map(len, text.splitlines())) <= 80
+    assert text.index("numpy_impl/plain.py") < text.index("torch_impl/plain.py") < text.index(
+        "numpy_impl/model.py")

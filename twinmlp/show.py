@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import html
 import importlib.util
 import io
 import re
@@ -328,3 +329,70 @@ def _break_points(lines: tuple[str, ...]) -> list[dict[int, tuple[str, bool]]]:
                         points[r - 1][low + match.end()] = (prefix, True)
         previous = token
     return points
+
+
+@dataclass(frozen=True)
+class NotebookView:
+    """What a notebook displays for ``show``: the two twins in two HTML columns, one row
+    per source line so that long lines wrap inside their own column and the columns never
+    interleave, ``≠`` beside each line that differs (also visible where a renderer strips
+    styles); as plain text, where no HTML is rendered, the two versions stacked."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def notebook_view(name: str) -> NotebookView:
+    """:func:`side_by_side` for a notebook: HTML columns, stacked text as the fallback."""
+    key = find(name)
+    pair = _plain_pair(key)
+    text = side_by_side(name, 80)  # two 80-column versions are stacked
+    if pair is None:
+        return NotebookView(_html_table(*_catalogue()[key]), text)
+    plain, fast, plain_name = pair
+    notes = "".join(f"<li>{_html_escape(note)}</li>" for note in FAST_PATH_NOTES[plain_name])
+    html = "".join([
+        _html_table(*_catalogue()[plain]),
+        f"<p>The plain twins above (<code>{plain}</code>) are what a student reads first; "
+        f"the fast path that training runs (<code>{fast.qualname}</code>) computes the same "
+        f"values:</p>",
+        _html_table(*_catalogue()[fast]),
+        "<p>Why the fast path differs (docs/benchmarks.md, “Why the fast path is written as "
+        f"it is”, the entry in quotes):</p><ul>{notes}</ul>"])
+    return NotebookView(html, text)
+
+
+_CELL = "vertical-align:top;padding:0 6px;text-align:left"
+_CODE = "white-space:pre-wrap;margin:0;font-size:12px;line-height:1.35"
+
+
+def _html_table(mine: Source | None, theirs: Source | None) -> str:
+    """One definition as an HTML table: a row per line, the twins in two columns."""
+    if mine is None or theirs is None or mine is theirs:
+        source = theirs if mine is None else mine
+        rows = "".join(f'<tr><td style="{_CELL}"><pre style="{_CODE}">{_html_escape(line)}'
+                       "</pre></td></tr>" for line in source.lines)
+        return (f'<table style="width:100%;table-layout:fixed"><tr><th style="{_CELL}">'
+                f"{source.where}</th></tr>{rows}</table>")
+    rows = []
+    for a, b in zip_longest(mine.lines, theirs.lines, fillvalue=""):
+        differs = a.strip() != b.strip()
+        shade = ";background:#fff4c2" if differs else ""
+        rows.append(f'<tr><td style="{_CELL}{shade}"><pre style="{_CODE}">{_html_escape(a)}'
+                    f'</pre></td><td style="{_CELL};width:1.5em">{"≠" if differs else ""}'
+                    f'</td><td style="{_CELL}{shade}"><pre style="{_CODE}">'
+                    f"{_html_escape(b)}</pre></td></tr>")
+    return (f'<table style="width:100%;table-layout:fixed"><colgroup><col style="width:49%">'
+            f'<col style="width:2%"><col style="width:49%"></colgroup>'
+            f'<tr><th style="{_CELL}">{mine.where}</th><th></th>'
+            f'<th style="{_CELL}">{theirs.where}</th></tr>{"".join(rows)}</table>')
+
+
+def _html_escape(text: str) -> str:
+    return html.escape(text) or " "
