@@ -356,7 +356,7 @@ def notebook_view(name: str) -> NotebookView:
     if pair is None:
         return NotebookView(_html_table(*_catalogue()[key]), text)
     plain, fast, plain_name = pair
-    notes = "".join(f"<li>{_html_escape(note)}</li>" for note in FAST_PATH_NOTES[plain_name])
+    notes = "".join(f"<li>{_inline_code(note)}</li>" for note in FAST_PATH_NOTES[plain_name])
     html = "".join([
         _html_table(*_catalogue()[plain]),
         f"<p>The plain twins above (<code>{plain}</code>) are what a student reads first; "
@@ -369,7 +369,8 @@ def notebook_view(name: str) -> NotebookView:
 
 
 _CELL = "vertical-align:top;padding:0 6px;text-align:left"
-_CODE = "white-space:pre-wrap;margin:0;font-size:12px;line-height:1.35"
+_CODE = ("white-space:pre-wrap;margin:0;font-size:12px;line-height:1.35;"
+         "font-family:var(--jp-code-font-family, monospace)")
 
 
 def _html_table(mine: Source | None, theirs: Source | None) -> str:
@@ -392,6 +393,11 @@ def _html_table(mine: Source | None, theirs: Source | None) -> str:
             f'<col style="width:2%"><col style="width:49%"></colgroup>'
             f'<tr><th style="{_CELL}">{mine.where}</th><th></th>'
             f'<th style="{_CELL}">{theirs.where}</th></tr>{"".join(rows)}</table>')
+
+
+def _inline_code(text: str) -> str:
+    """A note's ``code`` spans (Markdown backticks) as HTML ``<code>``."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _html_escape(text: str) -> str:
