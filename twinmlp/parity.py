@@ -206,13 +206,14 @@ class FloorVerdict:
                 and self.twins.accuracy_gap <= limit.accuracy_gap
                 and self.twins.distance <= limit.distance)
 
-    def line(self) -> str:
-        """One line: the twins' figures beside the floor's range and the verdict."""
+    def line(self, pair: str = "twins") -> str:
+        """One line: the figures of the ``pair`` compared (the twins, or a checked target
+        and the reference) beside the floor's range and the verdict."""
         agree = [100 * c.agreement for c in self.copies]
         gaps = [100 * c.accuracy_gap for c in self.copies]
         dist = [c.distance for c in self.copies]
         limit = self.limits()
-        return (f"parity {'PASS' if self.passed else 'FAIL'} (chaos floor): twins agree on "
+        return (f"parity {'PASS' if self.passed else 'FAIL'} (chaos floor): {pair} agree on "
                 f"{100 * self.twins.agreement:.2f} % of test predictions, accuracy gap "
                 f"{100 * self.twins.accuracy_gap:.2f} %, parameter distance "
                 f"{self.twins.distance:.1e}; {self.reference} against {len(self.copies)} "

@@ -246,7 +246,7 @@ class Check:
                                        p.data.y_test)
         verdict = floor_verdict(dtype, "the reference", target, copies, len(p.data.y_test))
         limit = verdict.limits().distance
-        detail = verdict.line().replace("twins", "target and reference")
+        detail = verdict.line(pair="target and reference")
         self.add(Row(label, dtype, target.distance, limit,
                      "ok" if verdict.passed else "FAIL", detail))
 
