@@ -1,13 +1,27 @@
 """Shared fixtures: the digits dataset; exact numerics around every CUDA test; the
-``--activation NAME`` option, which keeps only the cases parametrised with that activation."""
+``--activation NAME`` option, which keeps only the cases parametrised with that activation.
+
+The suite leaves the checkout as it found it: no bytecode caches (here and in the
+subprocesses it starts), no hypothesis example database (pyproject.toml turns pytest's own
+cache off)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
 
-import pytest
+sys.dont_write_bytecode = True  # before anything of the project is imported
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # the CLI and notebook kernels the tests start
 
-from twinmlp.shared.data import Dataset, load_digits
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from twinmlp.shared.data import Dataset, load_digits  # noqa: E402
+
+settings.register_profile("no-database", database=None)
+settings.load_profile("no-database")
 
 
 @pytest.fixture(scope="session")
