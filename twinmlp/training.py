@@ -155,11 +155,10 @@ def check_worker_options(args: argparse.Namespace) -> None:
                          f"torchrun) starts, and runs only inside a torchrun launch (no "
                          f"{', '.join(missing)} in the environment): to train on N ranks, "
                          f"use --backend torch --nproc N")
-    if args.backend != "torch":
+    if args.resume is None and args.backend != "torch":  # a resumed run has its own
         raise UsageError(f"--distributed-worker trains the torch twin, not --backend "
                          f"{args.backend}: add --backend torch")
-    for option, given in (("--nproc", args.nproc != 1), ("--seeds", bool(args.seeds)),
-                          ("--resume", args.resume is not None)):
+    for option, given in (("--nproc", args.nproc != 1), ("--seeds", bool(args.seeds))):
         if given:
             raise UsageError(f"{option} does not combine with --distributed-worker: torchrun "
                              f"sets the rank count, and each launch is one run")
