@@ -2,16 +2,20 @@
 ``--activation NAME`` option, which keeps only the cases parametrised with that activation.
 
 The suite leaves the checkout as it found it: no bytecode caches (here and in the
-subprocesses it starts), no hypothesis example database (pyproject.toml turns pytest's own
+subprocesses it starts), no hypothesis folder (pyproject.toml turns pytest's own
 cache off)."""
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True  # before anything of the project is imported
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # the CLI and notebook kernels the tests start
+# hypothesis makes its folder lazily, at the first test: outside the checkout
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      os.path.join(tempfile.gettempdir(), "twinmlp-hypothesis"))
 
 from collections.abc import Iterator  # noqa: E402
 
