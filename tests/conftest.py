@@ -18,6 +18,7 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
                       os.path.join(tempfile.gettempdir(), "twinmlp-hypothesis"))
 
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
@@ -32,6 +33,14 @@ settings.load_profile("no-database")
 def digits() -> Dataset:
     """The notebook's digits split (1149 / 288 / 360)."""
     return load_digits()
+
+
+@pytest.fixture
+def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data root for the test, through ``TWINMLP_DATA``."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("TWINMLP_DATA", str(root))
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,10 @@ the tolerance (mine = numpy_impl, theirs = torch_impl).
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,6 +78,27 @@ def tiny_idx_arrays(n_train: int = 600, n_test: int = 100, seed: int = 0
             "train-labels-idx1-ubyte": train_labels,
             "t10k-images-idx3-ubyte": images(test_labels),
             "t10k-labels-idx1-ubyte": test_labels}
+
+
+def write_tiny_gz_files(folder: Path, monkeypatch: Any, **sizes: int) -> dict[str, bytes]:
+    """The four .gz files of a tiny fashion-mnist stand-in (:func:`tiny_idx_arrays` of
+    ``sizes``) in ``folder``, their MD5s made known to the importer; returns the unzipped
+    bytes by file name."""
+    from twinmlp.shared import idx
+    from twinmlp.shared.idx import SOURCES, IdxSource, write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sums, contents = {}, {}
+    for name, array in tiny_idx_arrays(**sizes).items():
+        write_idx(folder / name, array)
+        contents[name] = (folder / name).read_bytes()
+        data = gzip.compress(contents[name], mtime=0)
+        (folder / f"{name}.gz").write_bytes(data)
+        (folder / name).unlink()
+        sums[name] = idx.md5(data)
+    monkeypatch.setitem(SOURCES, "fashion-mnist",
+                        IdxSource("fashion-mnist", "FashionMNIST", sums, {}))
+    return contents
 
 
 def assert_close(name: str, mine: Any, theirs: Any, tol: float) -> float:

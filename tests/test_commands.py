@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_idx_arrays
+from tests.helpers import tiny_idx_arrays, write_tiny_gz_files
 from twinmlp.checkpoint import FILENAME, load_checkpoint
 from twinmlp.cli import main
 from twinmlp.runs import LOCK
-from twinmlp.shared import idx
-from twinmlp.shared.idx import FILES, SOURCES, IdxSource, write_idx
+from twinmlp.shared.idx import FILES, SOURCES, write_idx
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FILES = {"config.json", "history.csv", FILENAME, "last.safetensors", "curves.png",
@@ -33,27 +32,10 @@ def assert_valid_png(path: Path, min_size: tuple[int, int] = (300, 300)) -> None
 
 
 @pytest.fixture
-def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "data"
-    monkeypatch.setenv("TWINMLP_DATA", str(root))
-    return root
-
-
-@pytest.fixture
 def tiny_gz_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The four .gz files of a tiny fashion-mnist stand-in, with their MD5s made known."""
-    folder = tmp_path / "download"
-    folder.mkdir()
-    sums = {}
-    for name, array in tiny_idx_arrays().items():
-        write_idx(folder / name, array)
-        data = gzip.compress((folder / name).read_bytes(), mtime=0)
-        (folder / f"{name}.gz").write_bytes(data)
-        (folder / name).unlink()
-        sums[name] = idx.md5(data)
-    monkeypatch.setitem(SOURCES, "fashion-mnist",
-                        IdxSource("fashion-mnist", "FashionMNIST", sums, {}))
-    return folder
+    write_tiny_gz_files(tmp_path / "download", monkeypatch)
+    return tmp_path / "download"
 
 
 @pytest.fixture

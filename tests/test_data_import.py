@@ -3,7 +3,6 @@ torchvision's own download folder in place, and training files too small to spli
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 from collections.abc import Iterator
@@ -12,19 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_idx_arrays
+from tests.helpers import tiny_idx_arrays, write_tiny_gz_files
 from twinmlp.cli import main
-from twinmlp.shared import idx
 from twinmlp.shared.data import load_dataset
 from twinmlp.shared.errors import TwinMLPError
-from twinmlp.shared.idx import FILES, SOURCES, IdxSource, read_idx, write_idx
-
-
-@pytest.fixture
-def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "data"
-    monkeypatch.setenv("TWINMLP_DATA", str(root))
-    return root
+from twinmlp.shared.idx import FILES, SOURCES, read_idx, write_idx
 
 
 @pytest.fixture
@@ -38,18 +29,7 @@ def umask_022() -> Iterator[None]:
 
 def write_gz_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """The four .gz files of a tiny fashion-mnist stand-in in ``folder``, their MD5s known."""
-    folder.mkdir(parents=True, exist_ok=True)
-    sums, contents = {}, {}
-    for name, array in tiny_idx_arrays(n_train=50, n_test=10).items():
-        write_idx(folder / name, array)
-        contents[name] = (folder / name).read_bytes()
-        data = gzip.compress(contents[name], mtime=0)
-        (folder / f"{name}.gz").write_bytes(data)
-        (folder / name).unlink()
-        sums[name] = idx.md5(data)
-    monkeypatch.setitem(SOURCES, "fashion-mnist",
-                        IdxSource("fashion-mnist", "FashionMNIST", sums, {}))
-    return contents
+    return write_tiny_gz_files(folder, monkeypatch, n_train=50, n_test=10)
 
 
 def test_import_gives_the_raw_folder_the_umask_mode(data_root: Path, tmp_path: Path,

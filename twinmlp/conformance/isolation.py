@@ -17,9 +17,8 @@ from typing import IO
 
 from twinmlp.conformance.report import Report
 from twinmlp.conformance.settings import CheckSettings
+from twinmlp.shared.threads import THREAD_VARIABLES
 
-#: The thread settings of the BLAS libraries and of torch; the user's own always win.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: How much of the end of the target's stderr is kept (its last line says why it died).
 TAIL_BYTES = 1 << 16
 
